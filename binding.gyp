@@ -1,0 +1,21 @@
+{
+  "targets": [
+    {
+      "target_name": "cowpool",
+      "sources": [
+        "native/addon.cc",
+        "native/errors.cc",
+        "native/image.cc",
+        "native/memory_binding.cc",
+        "native/range_ops.cc",
+        "native/raw_slot.cc",
+        "native/sys.cc"
+      ],
+      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
+      "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED"],
+      "cflags!": ["-fno-exceptions"],
+      "cflags_cc!": ["-fno-exceptions"],
+      "cflags_cc": ["-std=c++17", "-fexceptions", "-Wall", "-Wextra"]
+    }
+  ]
+}

@@ -1,0 +1,216 @@
+#include "image.h"
+
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <mutex>
+#include <sys/mman.h>
+#include <unistd.h>
+#include <unordered_map>
+
+#include "errors.h"
+#include "sys.h"
+
+namespace cowpool {
+
+// Tags Image objects so Unwrap never reinterprets another wrapped class.
+const napi_type_tag kImageTypeTag = {0x636f77706f6f6c31ull, 0x696d616765746167ull};
+
+namespace {
+
+std::mutex g_registry_mutex;
+// Guarded by g_registry_mutex. Several entries may share a hash.
+std::unordered_multimap<uint64_t, ImageEntry*>* g_registry = new std::unordered_multimap<uint64_t, ImageEntry*>();
+
+uint64_t HashBytes(const uint8_t* bytes, size_t length) {
+  // 64-bit multiply-xorshift over 8-byte words: fast enough for 100 MiB images
+  // and only needs to spread keys; equality is decided by memcmp.
+  uint64_t h = 0x9E3779B97F4A7C15ull ^ length;
+  size_t i = 0;
+  for (; i + 8 <= length; i += 8) {
+    uint64_t w;
+    std::memcpy(&w, bytes + i, 8);  // safe: i + 8 <= length
+    h = (h ^ w) * 0xff51afd7ed558ccdull;
+    h ^= h >> 32;
+  }
+  for (; i < length; ++i) h = (h ^ bytes[i]) * 0x100000001b3ull;
+  h ^= h >> 33;
+  h *= 0xc4ceb9fe1a85ec53ull;
+  h ^= h >> 33;
+  return h;
+}
+
+size_t RoundUpToPage(size_t n) {
+  size_t page = sys::PageSize();
+  return (n + page - 1) / page * page;
+}
+
+// Creates, fills and seals a memfd for `bytes`. On failure closes what it
+// opened and throws.
+ImageEntry* CreateEntry(Napi::Env env, const uint8_t* bytes, size_t length, uint64_t hash) {
+  size_t byte_length = RoundUpToPage(length);
+  int fd = sys::MemfdCreate("cowpool-image", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+  if (fd < 0) ThrowSyscall(env, "memfd_create", errno, "creating an image");
+  auto fail = [&](const char* call) {
+    int err = errno;
+    ::close(fd);
+    ThrowSyscall(env, call, err, "creating an image");
+  };
+  // Size first so the file is exactly byte_length; bytes past `length` read as zero.
+  if (sys::Ftruncate(fd, static_cast<off_t>(byte_length)) != 0) fail("ftruncate");
+  size_t written = 0;
+  while (written < length) {
+    // safe: bytes + written .. bytes + length lies inside the caller's buffer.
+    ssize_t n = sys::Pwrite(fd, bytes + written, length - written, static_cast<off_t>(written));
+    if (n < 0) fail("pwrite");
+    if (n == 0) {
+      errno = EIO;
+      fail("pwrite");
+    }
+    written += static_cast<size_t>(n);
+  }
+  // Seal before any mapping exists: after this nobody can write, shrink or grow it.
+  if (sys::FcntlAddSeals(fd, F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) != 0) fail("fcntl");
+  // safe: a private read-only mapping of exactly the file's (sealed) size.
+  void* view = sys::Mmap(nullptr, byte_length, PROT_READ, MAP_PRIVATE, fd, 0);
+  if (view == MAP_FAILED) fail("mmap");
+  auto* entry = new ImageEntry();
+  entry->fd = fd;
+  entry->byte_length = byte_length;
+  entry->data_length = length;
+  entry->hash = hash;
+  entry->view = static_cast<const uint8_t*>(view);
+  return entry;
+}
+
+}  // namespace
+
+ImageEntry* AcquireImage(Napi::Env env, const uint8_t* bytes, size_t length) {
+  if (length == 0) ThrowInvalid(env, "an image must hold at least one byte; serve empty memories without an image");
+  uint64_t hash = HashBytes(bytes, length);
+  std::lock_guard<std::mutex> lock(g_registry_mutex);
+  auto range = g_registry->equal_range(hash);
+  for (auto it = range.first; it != range.second; ++it) {
+    ImageEntry* e = it->second;
+    // safe: e->view maps byte_length >= data_length readable bytes.
+    if (e->data_length == length && std::memcmp(e->view, bytes, length) == 0) {
+      e->refs.fetch_add(1, std::memory_order_relaxed);
+      return e;
+    }
+  }
+  ImageEntry* e = CreateEntry(env, bytes, length, hash);
+  e->refs.store(1, std::memory_order_relaxed);
+  g_registry->emplace(hash, e);
+  return e;
+}
+
+void ReleaseImage(ImageEntry* entry) {
+  std::lock_guard<std::mutex> lock(g_registry_mutex);
+  if (entry->refs.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
+  auto range = g_registry->equal_range(entry->hash);
+  for (auto it = range.first; it != range.second; ++it) {
+    if (it->second == entry) {
+      g_registry->erase(it);
+      break;
+    }
+  }
+  // safe: the last reference is gone, so no slot maps or reads this view any more.
+  ::munmap(const_cast<uint8_t*>(entry->view), entry->byte_length);
+  ::close(entry->fd);
+  delete entry;
+}
+
+size_t LiveImageCount() {
+  std::lock_guard<std::mutex> lock(g_registry_mutex);
+  return g_registry->size();
+}
+
+Napi::Function Image::Init(Napi::Env env) {
+  return DefineClass(env, "Image",
+                     {
+                         InstanceAccessor<&Image::ByteLength>("byteLength"),
+                         InstanceAccessor<&Image::DataLength>("dataLength"),
+                         InstanceAccessor<&Image::Hash>("hash"),
+                         InstanceAccessor<&Image::Fd>("fd"),
+                         InstanceAccessor<&Image::Released>("released"),
+                         InstanceMethod<&Image::Seals>("seals"),
+                         InstanceMethod<&Image::Release>("release"),
+                     });
+}
+
+Image::Image(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Image>(info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsTypedArray()) ThrowInvalid(env, "new Image(bytes): bytes must be a Uint8Array");
+  Napi::TypedArray ta = info[0].As<Napi::TypedArray>();
+  if (ta.TypedArrayType() != napi_uint8_array) ThrowInvalid(env, "new Image(bytes): bytes must be a Uint8Array");
+  Napi::Uint8Array bytes = ta.As<Napi::Uint8Array>();
+  // safe: Data() points at ElementLength() bytes kept alive by `bytes` for this call.
+  entry_ = AcquireImage(env, bytes.Data(), bytes.ElementLength());
+  napi_type_tag_object(env, info.This(), &kImageTypeTag);
+}
+
+Image::~Image() {
+  if (entry_ != nullptr) ReleaseImage(entry_);
+}
+
+ImageEntry* Image::EntryOrThrow(Napi::Env env) const {
+  if (entry_ == nullptr) ThrowCode(env, "LEASE_RELEASED", "the image was released");
+  return entry_;
+}
+
+Image* Image::FromValue(Napi::Env env, Napi::Value value) {
+  if (!value.IsObject()) ThrowInvalid(env, "expected an Image");
+  Image* image = nullptr;
+  Napi::Object obj = value.As<Napi::Object>();
+  // The type tag proves the object was constructed by Image, so the pointer
+  // napi_unwrap returns really is an Image.
+  bool tagged = false;
+  if (napi_check_object_type_tag(env, obj, &kImageTypeTag, &tagged) != napi_ok || !tagged) {
+    ThrowInvalid(env, "expected an Image");
+  }
+  napi_status status = napi_unwrap(env, obj, reinterpret_cast<void**>(&image));
+  if (status != napi_ok || image == nullptr) ThrowInvalid(env, "expected an Image");
+  return image;
+}
+
+Napi::Value Image::ByteLength(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), static_cast<double>(EntryOrThrow(info.Env())->byte_length));
+}
+
+Napi::Value Image::DataLength(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), static_cast<double>(EntryOrThrow(info.Env())->data_length));
+}
+
+Napi::Value Image::Hash(const Napi::CallbackInfo& info) {
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(EntryOrThrow(info.Env())->hash));
+  return Napi::String::New(info.Env(), buf);
+}
+
+Napi::Value Image::Fd(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), EntryOrThrow(info.Env())->fd);
+}
+
+Napi::Value Image::Seals(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int seals = sys::FcntlGetSeals(EntryOrThrow(env)->fd);
+  if (seals < 0) ThrowSyscall(env, "fcntl", errno, "reading an image's seals");
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("write", Napi::Boolean::New(env, (seals & F_SEAL_WRITE) != 0));
+  out.Set("shrink", Napi::Boolean::New(env, (seals & F_SEAL_SHRINK) != 0));
+  out.Set("grow", Napi::Boolean::New(env, (seals & F_SEAL_GROW) != 0));
+  out.Set("seal", Napi::Boolean::New(env, (seals & F_SEAL_SEAL) != 0));
+  return out;
+}
+
+Napi::Value Image::Released(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), entry_ == nullptr); }
+
+Napi::Value Image::Release(const Napi::CallbackInfo& info) {
+  if (entry_ != nullptr) {
+    ReleaseImage(entry_);
+    entry_ = nullptr;
+  }
+  return info.Env().Undefined();
+}
+
+}  // namespace cowpool

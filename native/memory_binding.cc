@@ -1,0 +1,109 @@
+// Operations on a WebAssembly.Memory's buffer (a "V8 slot").
+//
+//   base = data pointer of memory.buffer, re-read on every call
+//   |<------------- byteLength (read-write) ------------->|<-- PROT_NONE (V8's) -->
+//   |<-- image (MAP_PRIVATE of memfd) -->|<-- zero fill -->|
+//
+// V8 owns the reservation; this file only ever replaces or discards pages in
+// [base, base + byteLength). It never touches V8's guard pages, so an
+// out-of-bounds wasm access still traps (DESIGN invariant 1).
+#include <napi.h>
+
+#include "errors.h"
+#include "image.h"
+#include "range_ops.h"
+#include "sys.h"
+
+namespace cowpool {
+namespace {
+
+struct BufferRange {
+  uint8_t* base;
+  size_t length;
+};
+
+// Reads the buffer's current data pointer and length. Refuses a detached
+// buffer (NULL data) and an unaligned one. The ArrayBuffer is an argument of
+// the running call, so its backing store stays alive until we return.
+BufferRange ReadBuffer(Napi::Env env, Napi::Value value, const char* what) {
+  if (!value.IsArrayBuffer()) ThrowInvalid(env, std::string(what) + ": expected the memory's ArrayBuffer");
+  Napi::ArrayBuffer buffer = value.As<Napi::ArrayBuffer>();
+  void* data = buffer.Data();
+  size_t length = buffer.ByteLength();
+  if (data == nullptr || length == 0) {
+    ThrowInvalid(env, std::string(what) + ": the buffer is detached or empty (memory grew or was freed); read memory.buffer again");
+  }
+  if (!IsPageAligned(data) || !IsPageAligned(length)) {
+    ThrowInvalid(env, std::string(what) + ": the buffer is not page-aligned; only WebAssembly.Memory buffers can be mapped");
+  }
+  return {static_cast<uint8_t*>(data), length};
+}
+
+const ImageEntry* OptionalImage(Napi::Env env, Napi::Value value) {
+  if (value.IsNull() || value.IsUndefined()) return nullptr;
+  return Image::FromValue(env, value)->EntryOrThrow(env);
+}
+
+size_t ReadSize(Napi::Env env, Napi::Value value, const char* name) {
+  if (!value.IsNumber()) ThrowInvalid(env, std::string(name) + " must be a number");
+  double d = value.As<Napi::Number>().DoubleValue();
+  if (!(d >= 0) || d > 9007199254740991.0 || d != static_cast<double>(static_cast<uint64_t>(d))) {
+    ThrowInvalid(env, std::string(name) + " must be a non-negative integer");
+  }
+  return static_cast<size_t>(d);
+}
+
+// mapImage(buffer, image | null, previousImageLength): makes the first
+// image.byteLength bytes a CoW view of the image and turns any rest of the
+// previous image's range into zero pages.
+Napi::Value MapImage(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  BufferRange r = ReadBuffer(env, info[0], "mapImage");
+  const ImageEntry* image = OptionalImage(env, info[1]);
+  size_t previous = ReadSize(env, info[2], "previousImageLength");
+  size_t image_length = image != nullptr ? image->byte_length : 0;
+  if (image_length > r.length) {
+    ThrowInvalid(env, "mapImage: the image (" + std::to_string(image_length) + " bytes) is longer than the memory (" +
+                          std::to_string(r.length) + " bytes); serve this module by plain instantiation");
+  }
+  if (previous > r.length || !IsPageAligned(previous)) {
+    ThrowInvalid(env, "mapImage: previousImageLength must be page-aligned and inside the memory");
+  }
+  // The tail of a longer previous image becomes zero pages, so no byte of the
+  // previous module's image survives into this one's memory.
+  if (previous > image_length) MapZeroAt(env, r.base + image_length, previous - image_length, "mapImage");
+  if (image != nullptr) MapImageAt(env, r.base, image, "mapImage");
+  return env.Undefined();
+}
+
+// resetMemory(buffer, image | null, mode, keepResidentBytes) -> bytes copied
+Napi::Value ResetMemory(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  BufferRange r = ReadBuffer(env, info[0], "resetMemory");
+  const ImageEntry* image = OptionalImage(env, info[1]);
+  size_t mode = ReadSize(env, info[2], "mode");
+  if (mode > static_cast<size_t>(ResetMode::kKeepResident)) ThrowInvalid(env, "resetMemory: unknown mode");
+  size_t keep = ReadSize(env, info[3], "keepResidentBytes");
+  if (image != nullptr && image->byte_length > r.length) {
+    ThrowInvalid(env, "resetMemory: the image is longer than the memory");
+  }
+  ResetStats stats = ResetRange(env, r.base, r.length, image, static_cast<ResetMode>(mode), keep, "resetMemory");
+  return Napi::Number::New(env, static_cast<double>(stats.bytes_copied));
+}
+
+// memoryAddress(buffer) -> bigint base address (diagnostics and tests).
+Napi::Value MemoryAddress(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  BufferRange r = ReadBuffer(env, info[0], "memoryAddress");
+  return Napi::BigInt::New(env, static_cast<uint64_t>(reinterpret_cast<uintptr_t>(r.base)));
+}
+
+}  // namespace
+
+void InitMemoryBinding(Napi::Env env, Napi::Object exports) {
+  exports.Set("mapImage", Napi::Function::New<MapImage>(env, "mapImage"));
+  exports.Set("resetMemory", Napi::Function::New<ResetMemory>(env, "resetMemory"));
+  exports.Set("memoryAddress", Napi::Function::New<MemoryAddress>(env, "memoryAddress"));
+}
+
+}  // namespace cowpool

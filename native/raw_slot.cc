@@ -1,0 +1,242 @@
+#include "raw_slot.h"
+
+#include <cerrno>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "errors.h"
+#include "range_ops.h"
+#include "sys.h"
+
+namespace cowpool {
+namespace {
+
+size_t ReadBytes(Napi::Env env, Napi::Value value, const char* name) {
+  if (!value.IsNumber()) ThrowInvalid(env, std::string(name) + " must be a number of bytes");
+  double d = value.As<Napi::Number>().DoubleValue();
+  if (!(d >= 0) || d > 9007199254740991.0 || d != static_cast<double>(static_cast<uint64_t>(d))) {
+    ThrowInvalid(env, std::string(name) + " must be a non-negative integer");
+  }
+  size_t n = static_cast<size_t>(d);
+  if (!IsPageAligned(n)) {
+    ThrowInvalid(env, std::string(name) + " must be a multiple of the page size (" + std::to_string(sys::PageSize()) + ")");
+  }
+  return n;
+}
+
+// Largest slot the addon accepts: 64 GiB keeps guard + max + guard far from
+// overflowing and is above any 32-bit wasm memory.
+constexpr size_t kMaxSlotBytes = size_t{64} << 30;
+
+}  // namespace
+
+void RawRegion::Unmap() {
+  if (unmapped) return;
+  unmapped = true;
+  // safe: the reservation is ours alone (mmap(NULL) chose it) and every JS
+  // view of it has been detached or is gone (see RawSlot::Destroy).
+  if (reservation != nullptr) ::munmap(reservation, reservation_length);
+  if (fd >= 0) ::close(fd);
+  reservation = nullptr;
+  base = nullptr;
+  fd = -1;
+}
+
+RawRegion::~RawRegion() { Unmap(); }
+
+Napi::Function RawSlot::Init(Napi::Env env) {
+  return DefineClass(env, "RawSlot",
+                     {
+                         InstanceMethod<&RawSlot::Configure>("configure"),
+                         InstanceMethod<&RawSlot::Buffer>("buffer"),
+                         InstanceMethod<&RawSlot::Grow>("grow"),
+                         InstanceMethod<&RawSlot::Reset>("reset"),
+                         InstanceMethod<&RawSlot::Destroy>("destroy"),
+                         InstanceAccessor<&RawSlot::Size>("size"),
+                         InstanceAccessor<&RawSlot::MaxBytes>("maxBytes"),
+                         InstanceAccessor<&RawSlot::GuardBytes>("guardBytes"),
+                         InstanceAccessor<&RawSlot::ImageLength>("imageLength"),
+                         InstanceAccessor<&RawSlot::Address>("address"),
+                         InstanceAccessor<&RawSlot::Destroyed>("destroyed"),
+                     });
+}
+
+// new RawSlot(maxBytes, guardBytes)
+RawSlot::RawSlot(const Napi::CallbackInfo& info) : Napi::ObjectWrap<RawSlot>(info) {
+  Napi::Env env = info.Env();
+  max_bytes_ = ReadBytes(env, info[0], "maxBytes");
+  guard_bytes_ = ReadBytes(env, info[1], "guardBytes");
+  if (max_bytes_ == 0 || max_bytes_ > kMaxSlotBytes) ThrowInvalid(env, "maxBytes must be between one page and 64 GiB");
+  if (guard_bytes_ > kMaxSlotBytes) ThrowInvalid(env, "guardBytes must be at most 64 GiB");
+
+  auto region = std::make_shared<RawRegion>();
+  region->reservation_length = guard_bytes_ + max_bytes_ + guard_bytes_;
+  // safe: a fresh PROT_NONE reservation at an address the kernel picks; it
+  // overlaps nothing and nothing is accessible until mapped below.
+  void* res = sys::Mmap(nullptr, region->reservation_length, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (res == MAP_FAILED) ThrowSyscall(env, "mmap", errno, "reserving a raw slot");
+  region->reservation = static_cast<uint8_t*>(res);
+  region->base = region->reservation + guard_bytes_;
+
+  region->fd = sys::MemfdCreate("cowpool-slot", MFD_CLOEXEC);
+  if (region->fd < 0) ThrowSyscall(env, "memfd_create", errno, "creating a raw slot");  // region dtor unmaps
+  // safe: [base, base + max) is inside our reservation; the file is empty, so
+  // every page faults SIGBUS until ftruncate makes it part of `size` — and no
+  // JS view covers a page past `size`.
+  void* p = sys::Mmap(region->base, max_bytes_, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, region->fd, 0);
+  if (p == MAP_FAILED) ThrowSyscall(env, "mmap", errno, "mapping a raw slot");
+  region_ = std::move(region);
+}
+
+RawSlot::~RawSlot() {
+  // Garbage collection: drop our share of the region (a buffer still alive
+  // keeps the pages mapped) and our image reference. No JS calls here.
+  if (image_ != nullptr) ReleaseImage(image_);
+  image_ = nullptr;
+}
+
+void RawSlot::AssertLive(Napi::Env env) const {
+  if (!region_ || region_->unmapped) ThrowCode(env, "LEASE_RELEASED", "the raw slot was destroyed");
+}
+
+void RawSlot::DetachBuffers() {
+  if (current_.IsEmpty()) return;
+  Napi::Value value = current_.Value();
+  // Detaching makes every typed array over it length 0: a stale view can no
+  // longer reach pages that are about to change size.
+  if (!value.IsEmpty() && value.IsArrayBuffer()) {
+    Napi::ArrayBuffer buffer = value.As<Napi::ArrayBuffer>();
+    if (!buffer.IsDetached()) buffer.Detach();
+  }
+  current_.Reset();
+}
+
+void RawSlot::TruncateTo(Napi::Env env, size_t size, const char* what) {
+  // Shrinking to 0 frees every page of the file (and zaps them from our
+  // mapping); growing back gives zero pages. No view covers the range here:
+  // the caller detached them first.
+  if (sys::Ftruncate(region_->fd, 0) != 0) ThrowSyscall(env, "ftruncate", errno, what);
+  size_ = 0;
+  if (sys::Ftruncate(region_->fd, static_cast<off_t>(size)) != 0) ThrowSyscall(env, "ftruncate", errno, what);
+  size_ = size;
+}
+
+// configure(image | null, initialBytes): put a module's image in this slot.
+Napi::Value RawSlot::Configure(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  AssertLive(env);
+  ImageEntry* next = nullptr;
+  if (!info[0].IsNull() && !info[0].IsUndefined()) next = Image::FromValue(env, info[0])->EntryOrThrow(env);
+  size_t initial = ReadBytes(env, info[1], "initialBytes");
+  size_t next_length = next != nullptr ? next->byte_length : 0;
+  if (initial > max_bytes_) {
+    ThrowCode(env, "GROW_LIMIT",
+              "initialBytes (" + std::to_string(initial) + ") exceeds the slot's maxBytes (" + std::to_string(max_bytes_) + ")");
+  }
+  if (next_length > initial) ThrowInvalid(env, "the image is longer than initialBytes");
+
+  DetachBuffers();
+  if (image_ != nullptr) {
+    // safe: [base, base + image_length_) is inside the slot; this puts the
+    // slot memfd back under the old image's pages (file offset = slot offset).
+    void* p = sys::Mmap(region_->base, image_length_, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, region_->fd, 0);
+    if (p == MAP_FAILED) ThrowSyscall(env, "mmap", errno, "configuring a raw slot");
+    ReleaseImage(image_);
+    image_ = nullptr;
+    image_length_ = 0;
+  }
+  TruncateTo(env, initial, "configuring a raw slot");
+  if (next != nullptr) {
+    // safe: next_length <= initial <= max_bytes_, validated above.
+    MapImageAt(env, region_->base, next, "configuring a raw slot");
+    next->refs.fetch_add(1, std::memory_order_relaxed);
+    image_ = next;
+    image_length_ = next_length;
+  }
+  return env.Undefined();
+}
+
+Napi::Value RawSlot::Buffer(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  AssertLive(env);
+  if (!current_.IsEmpty()) {
+    Napi::Value value = current_.Value();
+    if (!value.IsEmpty() && value.IsArrayBuffer() && !value.As<Napi::ArrayBuffer>().IsDetached()) return value;
+  }
+  auto* hold = new std::shared_ptr<RawRegion>(region_);
+  // safe: [base, base + size_) is mapped read-write and inside the file's
+  // size; the buffer keeps the region alive through `hold` and is detached
+  // before size_ changes.
+  Napi::ArrayBuffer buffer = Napi::ArrayBuffer::New(
+      env, region_->base, size_, [](Napi::Env, void*, std::shared_ptr<RawRegion>* h) { delete h; }, hold);
+  current_ = Napi::Reference<Napi::ArrayBuffer>::New(buffer, 0);
+  return buffer;
+}
+
+// grow(newBytes): new pages read as zero. Detaches the previous buffer.
+Napi::Value RawSlot::Grow(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  AssertLive(env);
+  size_t next = ReadBytes(env, info[0], "newBytes");
+  if (next < size_) ThrowInvalid(env, "grow: newBytes is smaller than the current size; slots shrink only on reset");
+  if (next > max_bytes_) {
+    ThrowCode(env, "GROW_LIMIT",
+              "grow to " + std::to_string(next) + " bytes exceeds the slot's maxBytes (" + std::to_string(max_bytes_) + ")");
+  }
+  DetachBuffers();
+  if (sys::Ftruncate(region_->fd, static_cast<off_t>(next)) != 0) ThrowSyscall(env, "ftruncate", errno, "growing a raw slot");
+  size_ = next;
+  return env.Undefined();
+}
+
+// reset(mode, keepResidentBytes, initialBytes): the image part back to the
+// image, everything past it back to zero, size back to initialBytes.
+Napi::Value RawSlot::Reset(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  AssertLive(env);
+  double mode = info[0].IsNumber() ? info[0].As<Napi::Number>().DoubleValue() : -1;
+  if (mode != 0 && mode != 1) ThrowInvalid(env, "reset: unknown mode");
+  size_t keep = info[1].IsNumber() ? static_cast<size_t>(info[1].As<Napi::Number>().DoubleValue()) : 0;
+  size_t initial = ReadBytes(env, info[2], "initialBytes");
+  if (initial < image_length_ || initial > max_bytes_) ThrowInvalid(env, "reset: initialBytes must lie between the image length and maxBytes");
+  DetachBuffers();
+  ResetStats stats{};
+  if (image_ != nullptr) {
+    stats = ResetRange(env, region_->base, image_length_, image_, static_cast<ResetMode>(static_cast<int>(mode)), keep,
+                       "resetting a raw slot");
+  }
+  TruncateTo(env, initial, "resetting a raw slot");
+  return Napi::Number::New(env, static_cast<double>(stats.bytes_copied));
+}
+
+Napi::Value RawSlot::Destroy(const Napi::CallbackInfo& info) {
+  if (region_ && !region_->unmapped) {
+    DetachBuffers();
+    region_->Unmap();
+  }
+  if (image_ != nullptr) ReleaseImage(image_);
+  image_ = nullptr;
+  image_length_ = 0;
+  size_ = 0;
+  return info.Env().Undefined();
+}
+
+Napi::Value RawSlot::Size(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), static_cast<double>(size_)); }
+Napi::Value RawSlot::MaxBytes(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), static_cast<double>(max_bytes_));
+}
+Napi::Value RawSlot::GuardBytes(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), static_cast<double>(guard_bytes_));
+}
+Napi::Value RawSlot::ImageLength(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), static_cast<double>(image_length_));
+}
+Napi::Value RawSlot::Address(const Napi::CallbackInfo& info) {
+  uintptr_t base = region_ && !region_->unmapped ? reinterpret_cast<uintptr_t>(region_->base) : 0;
+  return Napi::BigInt::New(info.Env(), static_cast<uint64_t>(base));
+}
+Napi::Value RawSlot::Destroyed(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), !region_ || region_->unmapped);
+}
+
+}  // namespace cowpool

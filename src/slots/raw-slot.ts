@@ -1,0 +1,86 @@
+/**
+ * One raw slot: an addon-reserved range with guard pages, for runtimes written
+ * in JS/TS that use cowpool as their instance allocator.
+ *
+ *   |<- guard ->|<- image (CoW) ->|<- zeros (slot memfd) ->|<- not yet in the file ->|<- guard ->|
+ *               base
+ *               |<------------ size (= buffer().byteLength) ------------>|
+ *               |<------------------------- maxBytes ----------------------------------->|
+ *
+ * Invariant: `native` is non-null until destroy(); `state` is never leased
+ *            without `native`.
+ * Invariant: in `clean`, size === initialBytes and the bytes are the image then zeros.
+ * Invariant: `image` is the image mapped at base (null: none), as configured.
+ * Invariant: every buffer handed out before a grow/reset/release is detached
+ *            (the addon does it), so a stale view reads length 0.
+ */
+import { CowpoolError } from '../errors.js';
+import { addon, native, type NativeImage, type NativeRawSlot } from '../native/addon.js';
+import { resetRawSlot, type ResetSettings } from './memory-reset.js';
+import type { SlotState } from './slot-state.js';
+
+export class RawSlot {
+  state: SlotState = 'cold';
+  native: NativeRawSlot | null = null;
+  image: NativeImage | null = null;
+  initialBytes = 0;
+  lastResetCopied = 0;
+
+  constructor(
+    readonly id: number,
+    readonly maxBytes: number,
+    readonly guardBytes: number,
+  ) {}
+
+  /** Entry: cold, clean, unknown or retired. Exit: leased with `image` and `initialBytes`. */
+  acquire(image: NativeImage | null, initialBytes: number): NativeRawSlot {
+    if (this.state === 'leased' || this.state === 'dirty') {
+      throw new CowpoolError('SLOT_STATE', `raw slot ${this.id} is ${this.state}; only a clean, unknown or cold slot can be acquired`);
+    }
+    if (this.native === null) {
+      this.native = native(() => new (addon().RawSlot)(this.maxBytes, this.guardBytes));
+      this.image = null;
+      this.state = 'unknown';
+    }
+    const slot = this.native;
+    if (this.state !== 'clean' || this.image !== image || this.initialBytes !== initialBytes) {
+      try {
+        // configure is the full reset: old image unmapped, file truncated to
+        // zero and regrown, new image mapped.
+        native(() => slot.configure(image, initialBytes));
+      } catch (e) {
+        this.state = 'unknown';
+        this.image = null;
+        throw e;
+      }
+      this.image = image;
+      this.initialBytes = initialBytes;
+    }
+    this.state = 'leased';
+    return slot;
+  }
+
+  /** Entry: leased. Exit: clean, or unknown when the reset failed (rethrows). */
+  release(settings: ResetSettings): void {
+    if (this.state !== 'leased' || this.native === null) {
+      throw new CowpoolError('SLOT_STATE', `raw slot ${this.id} is ${this.state}; only a leased slot can be released`);
+    }
+    const slot = this.native;
+    this.state = 'dirty';
+    try {
+      this.lastResetCopied = resetRawSlot(slot, this.initialBytes, settings);
+    } catch (e) {
+      this.state = 'unknown';
+      throw e;
+    }
+    this.state = 'clean';
+  }
+
+  /** Unmaps the range and closes the slot memfd. Any state; idempotent. */
+  destroy(): void {
+    this.native?.destroy();
+    this.native = null;
+    this.image = null;
+    this.state = 'retired';
+  }
+}

@@ -1,0 +1,152 @@
+/**
+ * One pooled WebAssembly.Memory — a "V8 slot".
+ *
+ *   memory.buffer data pointer (V8 owns the 10 GiB reservation around it)
+ *   |<-- mappedLength: MAP_PRIVATE view of the image -->|<-- zero fill -->|<-- V8's PROT_NONE -->
+ *   |<------------------ shape.initialPages × 64 KiB ------------------->|
+ *
+ * Invariant: `memory` is non-null iff state is clean, leased, dirty or unknown.
+ * Invariant: in `clean`, memory.buffer.byteLength === shapeBytes(shape) and its
+ *            bytes are the image (fill 'map') or all zeros (fill 'copy').
+ * Invariant: `mappedImage` is the image under [0, mappedLength); mappedLength
+ *            is 0 iff mappedImage is null; always 0 for fill 'copy'.
+ * Invariant: a memory that grew is never made clean again: release retires it
+ *            (DESIGN invariant 5).
+ * Invariant: every native call receives `memory.buffer` read afresh, so a
+ *            detached buffer is refused rather than used (DESIGN invariant 3).
+ */
+import { CowpoolError } from '../errors.js';
+import { addon, native, type NativeImage } from '../native/addon.js';
+import { resetV8Memory, type ResetSettings } from './memory-reset.js';
+import { sameShape, shapeBytes, type MemoryShape } from './memory-shape.js';
+import type { SlotState } from './slot-state.js';
+
+/** How a slot gets its initial contents: copy-on-write mapping or a plain copy. */
+export type SlotFill = 'map' | 'copy';
+
+export interface SlotImage {
+  /** null for a module without initial data (memory starts all zero). */
+  readonly native: NativeImage | null;
+  /** The same bytes, for the copy fill. */
+  readonly bytes: Uint8Array;
+}
+
+export class V8Slot {
+  state: SlotState = 'cold';
+  memory: WebAssembly.Memory | null = null;
+  shape: MemoryShape | null = null;
+  fill: SlotFill = 'map';
+  mappedImage: NativeImage | null = null;
+  mappedLength = 0;
+  /** Bytes restored by copying during the last reset (stats). */
+  lastResetCopied = 0;
+
+  constructor(readonly id: number) {}
+
+  /**
+   * Hands the slot out holding exactly `image` then zeros, in a memory of
+   * `shape`. Entry: cold, clean, unknown or retired. Exit: leased.
+   * On failure the slot is `unknown` (or `retired`) and the error is thrown.
+   */
+  acquire(image: SlotImage, shape: MemoryShape, fill: SlotFill): WebAssembly.Memory {
+    if (this.state === 'leased' || this.state === 'dirty') {
+      throw new CowpoolError('SLOT_STATE', `slot ${this.id} is ${this.state}; only a clean, unknown or cold slot can be acquired`);
+    }
+    if (this.memory === null || !sameShape(this.shape, shape) || this.fill !== fill) {
+      this.replaceMemory(shape, fill);
+    }
+    const memory = this.memory as WebAssembly.Memory;
+    try {
+      if (this.state === 'unknown') this.fullReset(memory);
+      if (fill === 'map') {
+        if (this.mappedImage !== image.native) this.map(memory, image.native);
+      } else if (image.bytes.length > 0) {
+        new Uint8Array(memory.buffer, 0, image.bytes.length).set(image.bytes);
+      }
+    } catch (e) {
+      if (this.state !== 'retired') this.state = 'unknown';
+      throw e;
+    }
+    this.state = 'leased';
+    return memory;
+  }
+
+  /**
+   * Takes the slot back from its tenant and resets it. Entry: leased.
+   * Exit: clean, retired (the memory grew) or unknown (reset failed; rethrows).
+   */
+  release(settings: ResetSettings): void {
+    if (this.state !== 'leased') {
+      throw new CowpoolError('SLOT_STATE', `slot ${this.id} is ${this.state}; only a leased slot can be released`);
+    }
+    const memory = this.memory as WebAssembly.Memory;
+    if (memory.buffer.byteLength !== shapeBytes(this.shape as MemoryShape)) {
+      this.retire();
+      return;
+    }
+    this.state = 'dirty';
+    try {
+      if (this.fill === 'map') {
+        this.lastResetCopied = resetV8Memory(memory.buffer, this.mappedImage, settings);
+      } else {
+        new Uint8Array(memory.buffer).fill(0);
+        this.lastResetCopied = memory.buffer.byteLength;
+      }
+      // grow(0) detaches the ArrayBuffer the tenant saw: a view the host kept
+      // by mistake now reads length 0 instead of the next tenant's data.
+      memory.grow(0);
+    } catch (e) {
+      this.state = 'unknown';
+      throw e;
+    }
+    this.state = 'clean';
+  }
+
+  /** Drops the memory (V8 frees it when unreachable). Any state but leased. */
+  retire(): void {
+    this.memory = null;
+    this.shape = null;
+    this.mappedImage = null;
+    this.mappedLength = 0;
+    this.state = 'retired';
+  }
+
+  private replaceMemory(shape: MemoryShape, fill: SlotFill): void {
+    const descriptor: WebAssembly.MemoryDescriptor = { initial: shape.initialPages };
+    if (shape.maximumPages !== null) descriptor.maximum = shape.maximumPages;
+    this.memory = new WebAssembly.Memory(descriptor);
+    this.shape = shape;
+    this.fill = fill;
+    this.mappedImage = null;
+    this.mappedLength = 0;
+    // A brand-new memory is all zeros: nothing to reset.
+    this.state = 'clean';
+  }
+
+  private map(memory: WebAssembly.Memory, image: NativeImage | null): void {
+    const previous = this.mappedLength;
+    // Until the call returns we do not know what is mapped where.
+    this.mappedImage = null;
+    this.mappedLength = previous;
+    native(() => addon().mapImage(memory.buffer, image, previous));
+    this.mappedImage = image;
+    this.mappedLength = image === null ? 0 : image.byteLength;
+  }
+
+  /** Unknown contents: zero pages over everything, then nothing mapped. */
+  private fullReset(memory: WebAssembly.Memory): void {
+    const length = memory.buffer.byteLength;
+    if (length !== shapeBytes(this.shape as MemoryShape)) {
+      this.retire();
+      throw new CowpoolError('SLOT_STATE', `slot ${this.id} grew while in an unknown state; it was retired`);
+    }
+    if (this.fill === 'map') {
+      native(() => addon().mapImage(memory.buffer, null, length));
+    } else {
+      new Uint8Array(memory.buffer).fill(0);
+    }
+    this.mappedImage = null;
+    this.mappedLength = 0;
+    this.state = 'clean';
+  }
+}
