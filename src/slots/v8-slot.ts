@@ -92,9 +92,6 @@ export class V8Slot {
         new Uint8Array(memory.buffer).fill(0);
         this.lastResetCopied = memory.buffer.byteLength;
       }
-      // grow(0) detaches the ArrayBuffer the tenant saw: a view the host kept
-      // by mistake now reads length 0 instead of the next tenant's data.
-      memory.grow(0);
     } catch (e) {
       this.state = 'unknown';
       throw e;

@@ -1,0 +1,134 @@
+/**
+ * `cowpool` command dispatch. Exit codes: 0 success, 1 a run that found a
+ * problem (e.g. a module that falls back), 2 bad input (arguments, config,
+ * unreadable or malformed files).
+ */
+import { readFileSync } from 'node:fs';
+import { CowpoolError, isCowpoolError } from '../errors.js';
+import { loadConfig } from '../config/load-config.js';
+import { prepareLayout } from '../wasm/prepare-layout.js';
+import { flagHelp, parseArgs, type FlagSpec } from './cli-args.js';
+
+const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+const HELP = `cowpool ${VERSION} — copy-on-write WebAssembly instance pooling for Node.js on Linux
+
+Usage:
+  cowpool inspect <module.wasm> [--json]      how the pool would serve a module (and why not)
+  cowpool check-config <pool.json>            validate a pool configuration file
+  cowpool --help | --version
+
+Run \`cowpool <command> --help\` for a command's options.
+`;
+
+const INSPECT_FLAGS: Record<string, FlagSpec> = {
+  json: { value: false, description: 'print the layout as JSON' },
+  help: { value: false, description: 'show this help' },
+};
+
+const CHECK_FLAGS: Record<string, FlagSpec> = {
+  help: { value: false, description: 'show this help' },
+};
+
+type Out = (text: string) => void;
+
+export interface CliIo {
+  stdout: Out;
+  stderr: Out;
+}
+
+const processIo: CliIo = {
+  stdout: (t) => process.stdout.write(t),
+  stderr: (t) => process.stderr.write(t),
+};
+
+export async function main(argv: readonly string[], io: CliIo = processIo): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case undefined:
+      case '--help':
+      case '-h':
+      case 'help':
+        io.stdout(HELP);
+        return 0;
+      case '--version':
+      case '-v':
+        io.stdout(`${VERSION}\n`);
+        return 0;
+      case 'inspect':
+        return inspect(rest, io);
+      case 'check-config':
+        return checkConfig(rest, io);
+      default:
+        io.stderr(`cowpool: unknown command '${command}'\n\n${HELP}`);
+        return 2;
+    }
+  } catch (e) {
+    if (isCowpoolError(e)) {
+      io.stderr(`cowpool: ${e.code}: ${e.message}\n`);
+      return 2;
+    }
+    throw e;
+  }
+}
+
+function readModule(path: string): Uint8Array {
+  try {
+    return readFileSync(path);
+  } catch (cause) {
+    const code = (cause as NodeJS.ErrnoException).code ?? 'error';
+    throw new CowpoolError('INVALID_ARGUMENT', `cannot read ${path} (${code}); pass the path of a .wasm file`, { cause });
+  }
+}
+
+function inspect(argv: readonly string[], io: CliIo): number {
+  const args = parseArgs(argv, INSPECT_FLAGS, 'inspect');
+  if (args.flags.has('help') || args.positionals.length !== 1) {
+    io.stdout(`Usage: cowpool inspect <module.wasm> [--json]\n\n${flagHelp(INSPECT_FLAGS)}\n`);
+    return args.flags.has('help') ? 0 : 2;
+  }
+  const path = args.positionals[0] as string;
+  const layout = prepareLayout(readModule(path));
+  const summary = {
+    module: path,
+    cow: layout.cow,
+    fallbackReason: layout.fallbackReason,
+    fallbackDetail: layout.fallbackDetail,
+    memory: layout.memory,
+    memoryImported: layout.memoryImported,
+    imageBytes: layout.image.length,
+    imageDataBytes: layout.imageDataBytes,
+    activeSegments: layout.activeSegments,
+    passiveSegments: layout.passiveSegments,
+    tables: layout.tables.length,
+    exports: layout.exports.length,
+  };
+  if (args.flags.has('json')) {
+    io.stdout(`${JSON.stringify(summary, null, 2)}\n`);
+  } else {
+    const mem = layout.memory;
+    io.stdout(
+      [
+        `module          ${path}`,
+        `served as       ${layout.cow ? 'copy-on-write (pooled)' : `plain V8 instantiation — ${layout.fallbackReason}: ${layout.fallbackDetail}`}`,
+        `memory          ${mem === null ? 'none' : `${mem.initialPages} pages initial, ${mem.maximumPages ?? 'no'} maximum${layout.memoryImported ? ' (imported)' : ''}`}`,
+        `image           ${layout.image.length} bytes (${layout.activeSegments} active segments, ${layout.imageDataBytes} data bytes)`,
+        `passive data    ${layout.passiveSegments} segments`,
+        `tables/exports  ${layout.tables.length} / ${layout.exports.length}`,
+      ].join('\n') + '\n',
+    );
+  }
+  return layout.cow ? 0 : 1;
+}
+
+function checkConfig(argv: readonly string[], io: CliIo): number {
+  const args = parseArgs(argv, CHECK_FLAGS, 'check-config');
+  if (args.flags.has('help') || args.positionals.length !== 1) {
+    io.stdout(`Usage: cowpool check-config <pool.json>\n\n${flagHelp(CHECK_FLAGS)}\n`);
+    return args.flags.has('help') ? 0 : 2;
+  }
+  const config = loadConfig(args.positionals[0] as string);
+  io.stdout(`${args.positionals[0]}: valid\n${JSON.stringify(config, null, 2)}\n`);
+  return 0;
+}

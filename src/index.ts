@@ -1,0 +1,26 @@
+/**
+ * cowpool — copy-on-write WebAssembly instance pooling for Node.js on Linux.
+ * This file is the package's only public entry.
+ */
+export { CowpoolError, ERROR_CODES, isCowpoolError } from './errors.js';
+export type { CowpoolErrorCode, ConfigIssue } from './errors.js';
+
+export { loadConfig, parseConfig } from './config/load-config.js';
+export { PoolConfigSchema, RESET_MODES, STRATEGIES } from './config/pool-config-schema.js';
+export type { PoolConfig, PoolConfigInput, ResetMode, Strategy } from './config/pool-config-schema.js';
+
+export { createPool, InstancePool } from './pool/instance-pool.js';
+export type { EmscriptenHook, Imports, PoolStats, Reservation } from './pool/instance-pool.js';
+export { Lease } from './pool/lease.js';
+export { PreparedModule } from './pool/prepared-module.js';
+export type { PoolFallbackReason, PrepareOptions } from './pool/prepared-module.js';
+
+export { SlotPool } from './pool/slot-pool.js';
+export type { RawAcquireOptions, SlotPoolStats } from './pool/slot-pool.js';
+export { RawSlotLease } from './pool/raw-slot-lease.js';
+export { PoolImage } from './pool/pool-image.js';
+
+export { prepareLayout } from './wasm/prepare-layout.js';
+export type { FallbackReason, PreparedLayout } from './wasm/prepared-layout.js';
+
+export type { SlotState } from './slots/slot-state.js';

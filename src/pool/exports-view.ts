@@ -1,0 +1,62 @@
+/**
+ * The exports a lease hands out. Built lazily: a per-module prototype holds
+ * one getter per export name, and a lease's view is `Object.create` of it, so
+ * a lease costs nothing for exports never touched. A function export is
+ * wrapped on first access so a call after release throws LEASE_RELEASED
+ * instead of running in a slot that now belongs to someone else.
+ */
+import { CowpoolError } from '../errors.js';
+
+/** What a view needs from its lease. */
+export interface ExportsOwner {
+  /** Throws LEASE_RELEASED when released. */
+  assertActive(what: string): void;
+  readonly rawExports: WebAssembly.Exports;
+}
+
+const OWNER = Symbol('cowpool.exportsOwner');
+
+type View = Record<string, unknown> & { [OWNER]: ExportsOwner };
+
+const prototypes = new WeakMap<WebAssembly.Module, object>();
+
+function prototypeFor(module: WebAssembly.Module): object {
+  let proto = prototypes.get(module);
+  if (proto !== undefined) return proto;
+  proto = Object.create(null) as object;
+  for (const { name, kind } of WebAssembly.Module.exports(module)) {
+    Object.defineProperty(proto, name, {
+      enumerable: true,
+      configurable: false,
+      get(this: View): unknown {
+        const owner = this[OWNER];
+        owner.assertActive(`exports.${name}`);
+        const value = owner.rawExports[name];
+        if (kind !== 'function' || typeof value !== 'function') return value;
+        const fn = value as (...args: unknown[]) => unknown;
+        const wrapped = function (this: unknown, ...args: unknown[]): unknown {
+          owner.assertActive(`exports.${name}()`);
+          return fn.apply(this, args);
+        };
+        Object.defineProperty(wrapped, 'name', { value: name });
+        // Cache on the view: later reads skip the getter.
+        Object.defineProperty(this, name, { value: wrapped, enumerable: true });
+        return wrapped;
+      },
+    });
+  }
+  Object.freeze(proto);
+  prototypes.set(module, proto);
+  return proto;
+}
+
+/** A lazily wrapped exports object for `owner`'s instance of `module`. */
+export function createExportsView(module: WebAssembly.Module, owner: ExportsOwner): Record<string, unknown> {
+  const view = Object.create(prototypeFor(module)) as View;
+  Object.defineProperty(view, OWNER, { value: owner });
+  return view;
+}
+
+export function leaseReleasedError(what: string): CowpoolError {
+  return new CowpoolError('LEASE_RELEASED', `${what}: the lease was released; acquire a new instance from the pool`);
+}

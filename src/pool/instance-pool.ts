@@ -1,0 +1,370 @@
+/**
+ * The instance pool: fresh WebAssembly instances whose memories come from
+ * pooled slots, with the strategy chosen in the configuration.
+ *
+ *   prepare(bytes) ──► PreparedModule ──instantiate(imports)──► Lease ──release()──► slot reset, warm
+ *
+ * Strategies (one interface; DESIGN "Strategies the bench compares"):
+ * - fresh: plain `new WebAssembly.Instance` of the original module.
+ * - copy:  pooled memory, image copied in, zeroed on release.
+ * - cow:   pooled memory, image mapped copy-on-write, reset by the addon.
+ * - reuse: the cow slot keeps its instance; release rewinds memory, globals
+ *          and tables. Weaker isolation: see SECURITY.md.
+ *
+ * Invariant: `#slots[i]` exists for every index the allocator has handed out.
+ * Invariant: a slot index is used by the allocator iff its V8Slot is leased
+ *            (or being acquired/reset inside one synchronous call).
+ * Invariant: `#kept[i]` (reuse) holds an instance whose memory is `#slots[i].memory`.
+ */
+import { CowpoolError } from '../errors.js';
+import { parseConfig } from '../config/load-config.js';
+import type { PoolConfig, PoolConfigInput } from '../config/pool-config-schema.js';
+import { IndexAllocator } from '../policy/index-allocator.js';
+import { resetStatistics, type ResetModeCounters, type ResetSettings } from '../slots/memory-reset.js';
+import { SLOT_STATES, type SlotState } from '../slots/slot-state.js';
+import { V8Slot } from '../slots/v8-slot.js';
+import { Lease, type LeaseBacking } from './lease.js';
+import { prepareModule, PreparedModule, type PoolFallbackReason, type PrepareOptions } from './prepared-module.js';
+import { InstanceSnapshot } from './reuse-snapshot.js';
+import { acquireWithin, SlotWaiters } from './slot-waiters.js';
+
+export type Imports = WebAssembly.Imports;
+
+/** A slot taken for a module whose instance is not created yet (see `reserve`). */
+export interface Reservation {
+  /** The memory the instance will get (null when the module is not pooled). Glue may build views on it now. */
+  readonly memory: WebAssembly.Memory | null;
+  /** Creates the instance in the reserved slot. Once only. */
+  instantiate(imports?: Imports): Lease;
+  /** Gives the slot back without instantiating. */
+  cancel(): void;
+}
+
+/** `Module.instantiateWasm` for Emscripten glue, serving one instance. */
+export interface EmscriptenHook {
+  (imports: Imports, receiveInstance: (instance: WebAssembly.Instance, module?: WebAssembly.Module) => void): WebAssembly.Exports;
+  /** For glue that imports its memory: pass as `Module.wasmMemory` (reserves the slot). */
+  readonly wasmMemory: WebAssembly.Memory | undefined;
+  /** The lease once instantiated. */
+  readonly lease: Lease | null;
+}
+
+export interface PoolStats {
+  strategy: PoolConfig['strategy'];
+  slots: { total: number; limit: number; byState: Record<SlotState, number> };
+  leases: { active: number; acquired: number; released: number; reclaimed: number };
+  affinity: { hits: number; cold: number; evicted: number };
+  fallbacks: Partial<Record<PoolFallbackReason, number>>;
+  retired: number;
+  resetFailures: number;
+  exhausted: number;
+  reset: Record<string, ResetModeCounters>;
+}
+
+interface ReclaimToken {
+  slot: number;
+}
+
+interface KeptInstance {
+  prepared: PreparedModule;
+  instance: WebAssembly.Instance;
+  snapshot: InstanceSnapshot;
+}
+
+export class InstancePool {
+  readonly config: PoolConfig;
+  readonly #allocator: IndexAllocator;
+  readonly #slots: V8Slot[] = [];
+  readonly #kept = new Map<number, KeptInstance>();
+  readonly #waiters = new SlotWaiters();
+  readonly #registry = new FinalizationRegistry<ReclaimToken>((token) => this.#reclaim(token));
+  readonly #reset: ResetSettings;
+  readonly #prepared = new Set<PreparedModule>();
+  #closed = false;
+  readonly #counters = {
+    active: 0, acquired: 0, released: 0, reclaimed: 0,
+    hits: 0, cold: 0, evicted: 0, retired: 0, resetFailures: 0, exhausted: 0,
+  };
+  readonly #fallbacks: Partial<Record<PoolFallbackReason, number>> = {};
+
+  constructor(config: PoolConfigInput | PoolConfig = {}) {
+    this.config = parseConfig(config);
+    const { limits } = this.config;
+    this.#allocator = new IndexAllocator({
+      maxSlots: limits.maxSlots,
+      maxUnusedWarmSlots: limits.maxUnusedWarmSlots,
+      maxSlotsPerKey: limits.maxSlotsPerImage,
+    });
+    this.#reset = { ...this.config.reset };
+  }
+
+  /** Parses, rewrites and compiles a module for this pool. */
+  async prepare(bytes: Uint8Array | ArrayBuffer, options: PrepareOptions = {}): Promise<PreparedModule> {
+    this.#assertOpen('prepare()');
+    const prepared = await prepareModule(bytes, this.config, options);
+    this.#prepared.add(prepared);
+    return prepared;
+  }
+
+  /** A fresh instance of `prepared`, synchronously. Throws POOL_EXHAUSTED when no slot is free. */
+  instantiate(prepared: PreparedModule, imports: Imports = {}): Lease {
+    return this.reserve(prepared).instantiate(imports);
+  }
+
+  /** Like instantiate, but waits for a slot when the policy is `wait`. */
+  async instantiateAsync(prepared: PreparedModule, imports: Imports = {}): Promise<Lease> {
+    return (await this.reserveAsync(prepared)).instantiate(imports);
+  }
+
+  /** Takes a slot for `prepared` and exposes its memory before the instance exists. */
+  reserve(prepared: PreparedModule): Reservation {
+    this.#assertOpen('reserve()');
+    this.#assertOwn(prepared);
+    if (!prepared.pooled) return this.#plainReservation(prepared);
+    const slot = this.#tryAcquireSlot(prepared);
+    if (slot === null) throw this.#exhaustedError(prepared);
+    return this.#pooledReservation(prepared, slot);
+  }
+
+  async reserveAsync(prepared: PreparedModule): Promise<Reservation> {
+    this.#assertOpen('reserveAsync()');
+    this.#assertOwn(prepared);
+    if (!prepared.pooled) return this.#plainReservation(prepared);
+    const { exhausted } = this.config;
+    const timeout = exhausted.policy === 'wait' ? exhausted.timeoutMs : 0;
+    const slot = await acquireWithin(() => this.#tryAcquireSlot(prepared), this.#waiters, timeout, () => this.#exhaustedError(prepared).message);
+    return this.#pooledReservation(prepared, slot);
+  }
+
+  /**
+   * A function to pass as Emscripten's `Module.instantiateWasm`, so glue such
+   * as sql.js instantiates from this pool unchanged. One hook serves one
+   * instance; `onLease` receives its lease (release it when done).
+   */
+  emscriptenHook(prepared: PreparedModule, onLease?: (lease: Lease) => void): EmscriptenHook {
+    let reservation: Reservation | null = null;
+    let lease: Lease | null = null;
+    const hook = ((imports: Imports, receiveInstance: (instance: WebAssembly.Instance, module?: WebAssembly.Module) => void) => {
+      if (lease !== null) {
+        throw new CowpoolError('INVALID_ARGUMENT', 'emscriptenHook: this hook already served an instance; make one hook per instance');
+      }
+      reservation ??= this.reserve(prepared);
+      lease = reservation.instantiate(imports);
+      onLease?.(lease);
+      receiveInstance(lease.instance, prepared.module);
+      return lease.instance.exports;
+    }) as EmscriptenHook;
+    Object.defineProperty(hook, 'wasmMemory', {
+      get: () => (reservation ??= this.reserve(prepared)).memory ?? undefined,
+    });
+    Object.defineProperty(hook, 'lease', { get: () => lease });
+    return hook;
+  }
+
+  stats(): PoolStats {
+    const byState = Object.fromEntries(SLOT_STATES.map((s) => [s, 0])) as Record<SlotState, number>;
+    for (const slot of this.#slots) byState[slot.state] += 1;
+    byState.cold += this.config.limits.maxSlots - this.#slots.length;
+    const c = this.#counters;
+    return {
+      strategy: this.config.strategy,
+      slots: { total: this.#slots.filter((s) => s.memory !== null).length, limit: this.config.limits.maxSlots, byState },
+      leases: { active: c.active, acquired: c.acquired, released: c.released, reclaimed: c.reclaimed },
+      affinity: { hits: c.hits, cold: c.cold, evicted: c.evicted },
+      fallbacks: { ...this.#fallbacks },
+      retired: c.retired,
+      resetFailures: c.resetFailures,
+      exhausted: c.exhausted,
+      reset: resetStatistics(),
+    };
+  }
+
+  /**
+   * Stops serving: waiters fail with POOL_CLOSED, idle memories are dropped,
+   * images released. Leases still out stay usable until released; their slots
+   * are then dropped instead of reused.
+   */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#waiters.rejectAll(new CowpoolError('POOL_CLOSED', 'the pool was closed while waiting for a slot'));
+    for (const slot of this.#slots) if (slot.state !== 'leased') slot.retire();
+    this.#kept.clear();
+    for (const prepared of this.#prepared) prepared.image.release();
+    this.#prepared.clear();
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  #assertOpen(what: string): void {
+    if (this.#closed) throw new CowpoolError('POOL_CLOSED', `${what}: the pool is closed; create a new one`);
+  }
+
+  #assertOwn(prepared: PreparedModule): void {
+    if (!(prepared instanceof PreparedModule) || !this.#prepared.has(prepared)) {
+      throw new CowpoolError('WRONG_OWNER', 'the module was not prepared by this pool (or the pool was closed); call pool.prepare(bytes) first');
+    }
+  }
+
+  #exhaustedError(prepared: PreparedModule): CowpoolError {
+    this.#counters.exhausted += 1;
+    const reason = this.#allocator.exhaustedReason(prepared.slotKey);
+    const limits = this.config.limits;
+    const why = reason === 'key-limit'
+      ? `${prepared.name} already holds limits.maxSlotsPerImage (${limits.maxSlotsPerImage}) slots`
+      : `all limits.maxSlots (${limits.maxSlots}) slots are leased`;
+    return new CowpoolError('POOL_EXHAUSTED', `no slot for ${prepared.name}: ${why}; release leases, raise the limit, or use exhausted.policy "wait"`);
+  }
+
+  /** A leased V8Slot for `prepared`, or null when the allocator has none. */
+  #tryAcquireSlot(prepared: PreparedModule): V8Slot | null {
+    const key = prepared.slotKey;
+    const allocation = this.#allocator.alloc(key);
+    if (allocation === null) return null;
+    const c = this.#counters;
+    if (allocation.kind === 'affine') c.hits += 1;
+    else if (allocation.kind === 'cold') c.cold += 1;
+    else c.evicted += 1;
+    const slot = (this.#slots[allocation.slot] ??= new V8Slot(allocation.slot));
+    const kept = this.#kept.get(slot.id);
+    if (kept !== undefined && kept.prepared !== prepared) this.#kept.delete(slot.id);
+    try {
+      slot.acquire(prepared.image, prepared.shape!, prepared.strategy === 'copy' ? 'copy' : 'map');
+    } catch (e) {
+      if (slot.state === 'retired') c.retired += 1;
+      this.#kept.delete(slot.id);
+      this.#allocator.free(slot.id, null);
+      throw e;
+    }
+    return slot;
+  }
+
+  #plainReservation(prepared: PreparedModule): Reservation {
+    let done = false;
+    if (prepared.fallbackReason !== null) {
+      this.#fallbacks[prepared.fallbackReason] = (this.#fallbacks[prepared.fallbackReason] ?? 0) + 1;
+    }
+    return {
+      memory: null,
+      instantiate: (imports: Imports = {}) => {
+        if (done) throw new CowpoolError('INVALID_ARGUMENT', 'this reservation was already used');
+        done = true;
+        const instance = new WebAssembly.Instance(prepared.module, imports);
+        const memoryExport = prepared.layout.memoryExportNames[0];
+        const memory = memoryExport !== undefined ? (instance.exports[memoryExport] as WebAssembly.Memory) : null;
+        return this.#lease(prepared, instance, memory, null);
+      },
+      cancel: () => {
+        done = true;
+      },
+    };
+  }
+
+  #pooledReservation(prepared: PreparedModule, slot: V8Slot): Reservation {
+    let done = false;
+    const memory = slot.memory as WebAssembly.Memory;
+    return {
+      memory,
+      instantiate: (imports: Imports = {}) => {
+        if (done) throw new CowpoolError('INVALID_ARGUMENT', 'this reservation was already used');
+        done = true;
+        let instance: WebAssembly.Instance;
+        try {
+          instance = this.#instanceIn(prepared, slot, memory, imports);
+        } catch (e) {
+          this.#giveBack(slot, prepared);
+          throw e;
+        }
+        return this.#lease(prepared, instance, memory, slot);
+      },
+      cancel: () => {
+        if (done) return;
+        done = true;
+        this.#giveBack(slot, prepared);
+      },
+    };
+  }
+
+  #instanceIn(prepared: PreparedModule, slot: V8Slot, memory: WebAssembly.Memory, imports: Imports): WebAssembly.Instance {
+    if (prepared.strategy === 'reuse') {
+      const kept = this.#kept.get(slot.id);
+      if (kept !== undefined) return kept.instance;
+    }
+    const target = prepared.memoryImport!;
+    const withMemory: Imports = { ...imports, [target.module]: { ...imports[target.module], [target.name]: memory } };
+    const instance = new WebAssembly.Instance(prepared.module, withMemory);
+    if (prepared.strategy === 'reuse') {
+      this.#kept.set(slot.id, { prepared, instance, snapshot: InstanceSnapshot.take(instance, prepared.layout.internals) });
+    }
+    return instance;
+  }
+
+  #lease(prepared: PreparedModule, instance: WebAssembly.Instance, memory: WebAssembly.Memory | null, slot: V8Slot | null): Lease {
+    const c = this.#counters;
+    c.acquired += 1;
+    c.active += 1;
+    const token: ReclaimToken = { slot: slot?.id ?? -1 };
+    const backing: LeaseBacking = {
+      instance,
+      memory,
+      giveBack: () => {
+        this.#registry.unregister(token);
+        c.active -= 1;
+        c.released += 1;
+        if (slot !== null) this.#giveBack(slot, prepared);
+      },
+    };
+    const lease = new Lease(prepared, backing);
+    if (slot !== null) this.#registry.register(lease, token, token);
+    return lease;
+  }
+
+  /** Resets a slot after its tenant and returns it to the allocator. */
+  #giveBack(slot: V8Slot, prepared: PreparedModule): void {
+    const c = this.#counters;
+    const kept = this.#kept.get(slot.id);
+    if (kept !== undefined && !kept.snapshot.restorable()) this.#kept.delete(slot.id);
+    try {
+      slot.release(this.#reset);
+      this.#kept.get(slot.id)?.snapshot.restore();
+    } catch {
+      // The slot is `unknown` now: its next use does a full reset, so no data
+      // survives. The failure is counted, not thrown at the tenant.
+      c.resetFailures += 1;
+      this.#kept.delete(slot.id);
+    }
+    if (slot.state === 'retired') {
+      c.retired += 1;
+      this.#kept.delete(slot.id);
+    }
+    if (this.#closed) {
+      slot.retire();
+      this.#kept.delete(slot.id);
+    }
+    this.#allocator.free(slot.id, slot.state === 'clean' ? prepared.slotKey : null);
+    this.#waiters.notify();
+  }
+
+  /** A lease was garbage-collected unreleased: drop its memory (never reuse it). */
+  #reclaim(token: ReclaimToken): void {
+    const slot = this.#slots[token.slot];
+    if (slot === undefined || slot.state !== 'leased') return;
+    const c = this.#counters;
+    c.reclaimed += 1;
+    c.active -= 1;
+    c.retired += 1;
+    // Something may still hold the raw instance or memory; a retired memory
+    // is never handed to another tenant.
+    slot.retire();
+    this.#kept.delete(slot.id);
+    this.#allocator.free(slot.id, null);
+    this.#waiters.notify();
+  }
+}
+
+/** Creates an instance pool; `config` is validated (INVALID_CONFIG names every bad field). */
+export function createPool(config: PoolConfigInput | PoolConfig = {}): InstancePool {
+  return new InstancePool(config);
+}

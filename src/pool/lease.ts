@@ -1,0 +1,92 @@
+/**
+ * A tenant's hold on one instance. Everything reached through the lease
+ * (exports, memory, instance) throws LEASE_RELEASED once it is released.
+ *
+ * Invariant: `backing` is non-null exactly while the lease is active.
+ * Invariant: `giveBack` runs at most once per lease (release or reclaim).
+ */
+import { threadId } from 'node:worker_threads';
+import { CowpoolError } from '../errors.js';
+import { createExportsView, leaseReleasedError, type ExportsOwner } from './exports-view.js';
+import type { PreparedModule } from './prepared-module.js';
+
+/** What the pool attaches to a lease: the instance and how to take it back. */
+export interface LeaseBacking {
+  readonly instance: WebAssembly.Instance;
+  readonly memory: WebAssembly.Memory | null;
+  /** Returns the slot to the pool; called once. */
+  giveBack(): void;
+}
+
+export class Lease implements ExportsOwner {
+  #backing: LeaseBacking | null;
+  #exports: Record<string, unknown> | null = null;
+  readonly #thread = threadId;
+
+  constructor(
+    readonly prepared: PreparedModule,
+    backing: LeaseBacking,
+  ) {
+    this.#backing = backing;
+  }
+
+  /** The instance's exports; function exports throw LEASE_RELEASED once released. */
+  get exports(): Record<string, unknown> {
+    this.assertActive('exports');
+    return (this.#exports ??= createExportsView(this.prepared.module, this));
+  }
+
+  /** Names of the exports (the view's properties live on its prototype). */
+  get exportNames(): string[] {
+    return WebAssembly.Module.exports(this.prepared.module).map((e) => e.name);
+  }
+
+  /**
+   * The raw instance, for glue that needs it (Emscripten). Unlike `exports`,
+   * its functions are not guarded: never call them after release().
+   */
+  get instance(): WebAssembly.Instance {
+    return this.active('instance').instance;
+  }
+
+  /** The instance's memory 0 (pooled or V8's), or null without one. */
+  get memory(): WebAssembly.Memory | null {
+    return this.active('memory').memory;
+  }
+
+  get released(): boolean {
+    return this.#backing === null;
+  }
+
+  /** @internal the unwrapped exports for the view. */
+  get rawExports(): WebAssembly.Exports {
+    return this.active('exports').instance.exports;
+  }
+
+  assertActive(what: string): void {
+    if (this.#backing === null) throw leaseReleasedError(what);
+  }
+
+  /**
+   * Gives the instance back; its memory is reset for the next tenant. A
+   * second call throws LEASE_RELEASED.
+   */
+  release(): void {
+    const backing = this.active('release()');
+    if (threadId !== this.#thread) {
+      throw new CowpoolError('WRONG_OWNER', `release(): this lease belongs to thread ${this.#thread}, not ${threadId}`);
+    }
+    this.#backing = null;
+    backing.giveBack();
+  }
+
+  /** `using lease = pool.instantiate(...)` support. */
+  [Symbol.dispose](): void {
+    if (this.#backing !== null) this.release();
+  }
+
+  private active(what: string): LeaseBacking {
+    if (this.#backing === null) throw leaseReleasedError(what);
+    return this.#backing;
+  }
+}

@@ -1,0 +1,118 @@
+/**
+ * A module made ready for the pool: the layout (rewrite + image), the
+ * compiled module, and how the pool will serve it.
+ */
+import { CowpoolError } from '../errors.js';
+import type { PoolConfig, Strategy } from '../config/pool-config-schema.js';
+import { prepareLayout } from '../wasm/prepare-layout.js';
+import type { FallbackReason, PreparedLayout } from '../wasm/prepared-layout.js';
+import { WASM_PAGE, type MemoryShape } from '../slots/memory-shape.js';
+import { PoolImage } from './pool-image.js';
+
+/**
+ * Why a module is served by plain V8 instantiation: a reason from the module
+ * itself (see FallbackReason), or one from the pool's limits:
+ * - `image-over-limit`: the image is larger than `limits.maxImageBytes`.
+ * - `memory-over-limit`: the initial memory is larger than `limits.maxMemoryBytesPerSlot`.
+ */
+export type PoolFallbackReason = FallbackReason | 'image-over-limit' | 'memory-over-limit';
+
+let nextId = 1;
+
+export class PreparedModule {
+  /** Unique per prepare() call. */
+  readonly id: number = nextId++;
+
+  constructor(
+    /** The compiled module the pool instantiates (rewritten when pooled). */
+    readonly module: WebAssembly.Module,
+    readonly layout: PreparedLayout,
+    /** True when instances get a pooled memory (strategies copy, cow, reuse). */
+    readonly pooled: boolean,
+    /** Non-null when served by plain V8 instantiation though the strategy pools. */
+    readonly fallbackReason: PoolFallbackReason | null,
+    readonly fallbackDetail: string | null,
+    readonly image: PoolImage,
+    /** The pooled memory's limits; null when not pooled. */
+    readonly shape: MemoryShape | null,
+    readonly strategy: Strategy,
+    readonly name: string,
+  ) {}
+
+  /** True when the memory is a copy-on-write view of the image. */
+  get cow(): boolean {
+    return this.pooled && (this.strategy === 'cow' || this.strategy === 'reuse');
+  }
+
+  /** The import the pool fills with its memory; null when not pooled. */
+  get memoryImport(): { module: string; name: string } | null {
+    return this.pooled ? this.layout.memoryImport : null;
+  }
+
+  /** Slot affinity key: same image and same memory limits share warm slots. */
+  get slotKey(): string {
+    const shape = this.shape as MemoryShape;
+    return `${this.image.key}/${shape.initialPages}/${shape.maximumPages ?? 'none'}/${this.strategy === 'copy' ? 'copy' : 'map'}`;
+  }
+}
+
+export interface PrepareOptions {
+  /** A name for stats and errors (a file name, a package name). */
+  name?: string;
+}
+
+/** Parses, rewrites and compiles `bytes` for a pool configured by `config`. */
+export async function prepareModule(
+  bytes: Uint8Array | ArrayBuffer,
+  config: PoolConfig,
+  options: PrepareOptions = {},
+): Promise<PreparedModule> {
+  const input = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
+  if (!(input instanceof Uint8Array)) {
+    throw new CowpoolError('INVALID_ARGUMENT', 'prepare(bytes): bytes must be a Uint8Array, Buffer or ArrayBuffer');
+  }
+  const name = options.name ?? 'module';
+  const strategy = config.strategy;
+  const layout = prepareLayout(input, { exportInternals: strategy === 'reuse' });
+
+  let fallbackReason: PoolFallbackReason | null = layout.fallbackReason;
+  let fallbackDetail: string | null = layout.fallbackDetail;
+  let shape: MemoryShape | null = null;
+  if (layout.cow && layout.memory !== null) {
+    const limitPages = Math.floor(config.limits.maxMemoryBytesPerSlot / WASM_PAGE);
+    if (layout.image.length > config.limits.maxImageBytes) {
+      fallbackReason = 'image-over-limit';
+      fallbackDetail = `the initial memory image is ${layout.image.length} bytes, above limits.maxImageBytes (${config.limits.maxImageBytes})`;
+    } else if (layout.memory.initialPages > limitPages) {
+      fallbackReason = 'memory-over-limit';
+      fallbackDetail = `the initial memory is ${layout.memory.initialPages * WASM_PAGE} bytes, above limits.maxMemoryBytesPerSlot (${config.limits.maxMemoryBytesPerSlot})`;
+    } else {
+      const declared = layout.memory.maximumPages;
+      // A smaller maximum than declared is allowed by import matching; it
+      // makes memory.grow fail (return -1) at the pool's limit.
+      shape = { initialPages: layout.memory.initialPages, maximumPages: declared === null ? limitPages : Math.min(declared, limitPages) };
+    }
+  }
+  const pooled = strategy !== 'fresh' && shape !== null;
+  // The fresh strategy and every fallback compile the original bytes.
+  const moduleBytes = pooled ? layout.bytes : input;
+  let module: WebAssembly.Module;
+  try {
+    module = await WebAssembly.compile(moduleBytes);
+  } catch (cause) {
+    throw new CowpoolError('INVALID_WASM', `${name}: V8 rejected the module: ${(cause as Error).message}`, { cause });
+  }
+  const image = PoolImage.create(pooled ? layout.image : new Uint8Array(0));
+  return new PreparedModule(
+    module,
+    layout,
+    pooled,
+    // Under the fresh strategy nothing is a fallback: plain V8 is the choice.
+    pooled || strategy === 'fresh' ? null : fallbackReason,
+    pooled || strategy === 'fresh' ? null : fallbackDetail,
+    image,
+    pooled ? shape : null,
+    strategy,
+    name,
+  );
+}

@@ -1,0 +1,59 @@
+/**
+ * The state the `reuse` strategy rewinds besides memory: defined mutable
+ * globals and defined tables, read through the reserved exports the rewrite
+ * adds (`__cowpool_global_<i>`, `__cowpool_table_<i>`).
+ *
+ * What it cannot rewind — a table that grew, state held by imports, effects
+ * of the start function on memory — is why `reuse` is the weak-isolation
+ * strategy; a grown table makes the pool drop the instance instead.
+ */
+import type { LayoutInternals } from '../wasm/prepared-layout.js';
+
+interface GlobalState {
+  global: WebAssembly.Global;
+  value: unknown;
+}
+
+interface TableState {
+  table: WebAssembly.Table;
+  entries: unknown[];
+}
+
+export class InstanceSnapshot {
+  private constructor(
+    private readonly globals: GlobalState[],
+    private readonly tables: TableState[],
+  ) {}
+
+  /** Records the instance's globals and tables as they are now (right after instantiation). */
+  static take(instance: WebAssembly.Instance, internals: LayoutInternals | null): InstanceSnapshot {
+    const globals: GlobalState[] = [];
+    const tables: TableState[] = [];
+    for (const g of internals?.globals ?? []) {
+      const global = instance.exports[g.exportName] as WebAssembly.Global;
+      globals.push({ global, value: global.value });
+    }
+    for (const t of internals?.tables ?? []) {
+      const table = instance.exports[t.exportName] as WebAssembly.Table;
+      const entries: unknown[] = new Array(table.length);
+      for (let i = 0; i < table.length; i++) entries[i] = table.get(i);
+      tables.push({ table, entries });
+    }
+    return new InstanceSnapshot(globals, tables);
+  }
+
+  /** True when the instance can still be rewound (no table grew). */
+  restorable(): boolean {
+    return this.tables.every((t) => t.table.length === t.entries.length);
+  }
+
+  /** Puts every recorded global and table entry back. */
+  restore(): void {
+    for (const g of this.globals) g.global.value = g.value;
+    for (const t of this.tables) {
+      for (let i = 0; i < t.entries.length; i++) {
+        if (t.table.get(i) !== t.entries[i]) t.table.set(i, t.entries[i]);
+      }
+    }
+  }
+}

@@ -1,0 +1,190 @@
+/**
+ * The raw slot pool: linear memories for runtimes written in JS/TS that use
+ * cowpool as their instance allocator. A slot is an addon-reserved range with
+ * guard pages; `acquire` gives it the module's image copy-on-write and
+ * `release` resets it in place.
+ *
+ *   pool.image(bytes) ──► PoolImage ──acquire(image, sizes)──► RawSlotLease ──release()──► warm slot
+ *
+ * Invariant: `#slots[i]` exists for every index the allocator has handed out.
+ * Invariant: a slot index is used by the allocator iff its RawSlot is leased.
+ */
+import { CowpoolError } from '../errors.js';
+import { parseConfig } from '../config/load-config.js';
+import type { PoolConfig, PoolConfigInput } from '../config/pool-config-schema.js';
+import { addon } from '../native/addon.js';
+import { IndexAllocator } from '../policy/index-allocator.js';
+import { resetStatistics, type ResetSettings } from '../slots/memory-reset.js';
+import { RawSlot } from '../slots/raw-slot.js';
+import { SLOT_STATES, type SlotState } from '../slots/slot-state.js';
+import { PoolImage } from './pool-image.js';
+import { RawSlotLease } from './raw-slot-lease.js';
+import { acquireWithin, SlotWaiters } from './slot-waiters.js';
+
+export interface RawAcquireOptions {
+  /** Accessible bytes at acquire: a multiple of the page size, at least the image length. */
+  initialBytes: number;
+  /** Most bytes `grow` may reach; at most `limits.maxMemoryBytesPerSlot`. Default: that limit. */
+  maxBytes?: number;
+}
+
+export interface SlotPoolStats {
+  slots: { total: number; limit: number; byState: Record<SlotState, number> };
+  leases: { active: number; acquired: number; released: number };
+  affinity: { hits: number; cold: number; evicted: number };
+  resetFailures: number;
+  exhausted: number;
+  reset: ReturnType<typeof resetStatistics>;
+}
+
+export class SlotPool {
+  readonly config: PoolConfig;
+  readonly #allocator: IndexAllocator;
+  readonly #slots: RawSlot[] = [];
+  readonly #waiters = new SlotWaiters();
+  readonly #reset: ResetSettings;
+  readonly #pageSize: number;
+  #closed = false;
+  readonly #counters = { active: 0, acquired: 0, released: 0, hits: 0, cold: 0, evicted: 0, resetFailures: 0, exhausted: 0 };
+
+  constructor(config: PoolConfigInput | PoolConfig = {}) {
+    this.config = parseConfig(config);
+    this.#pageSize = addon().pageSize;
+    const { limits } = this.config;
+    this.#allocator = new IndexAllocator({
+      maxSlots: limits.maxSlots,
+      maxUnusedWarmSlots: limits.maxUnusedWarmSlots,
+      maxSlotsPerKey: limits.maxSlotsPerImage,
+    });
+    this.#reset = { ...this.config.reset };
+  }
+
+  /** Writes `bytes` (a module's initial memory) into a sealed image; identical bytes share one. */
+  image(bytes: Uint8Array): PoolImage {
+    this.#assertOpen('image()');
+    if (!(bytes instanceof Uint8Array)) throw new CowpoolError('INVALID_ARGUMENT', 'image(bytes): bytes must be a Uint8Array');
+    if (bytes.length > this.config.limits.maxImageBytes) {
+      throw new CowpoolError('INVALID_ARGUMENT', `image(bytes): ${bytes.length} bytes is above limits.maxImageBytes (${this.config.limits.maxImageBytes})`);
+    }
+    return PoolImage.create(bytes);
+  }
+
+  /** A slot holding `image` then zeros, `initialBytes` long. Throws POOL_EXHAUSTED when none is free. */
+  acquire(image: PoolImage | null, options: RawAcquireOptions): RawSlotLease {
+    this.#assertOpen('acquire()');
+    const request = this.#validate(image, options);
+    const lease = this.#tryAcquire(request);
+    if (lease === null) throw this.#exhaustedError(request.key);
+    return lease;
+  }
+
+  /** Like acquire, but waits for a release when `exhausted.policy` is `wait`. */
+  async acquireAsync(image: PoolImage | null, options: RawAcquireOptions): Promise<RawSlotLease> {
+    this.#assertOpen('acquireAsync()');
+    const request = this.#validate(image, options);
+    const { exhausted } = this.config;
+    const timeout = exhausted.policy === 'wait' ? exhausted.timeoutMs : 0;
+    return acquireWithin(() => this.#tryAcquire(request), this.#waiters, timeout, () => this.#exhaustedError(request.key).message);
+  }
+
+  stats(): SlotPoolStats {
+    const byState = Object.fromEntries(SLOT_STATES.map((s) => [s, 0])) as Record<SlotState, number>;
+    for (const slot of this.#slots) byState[slot.state] += 1;
+    byState.cold += this.config.limits.maxSlots - this.#slots.length;
+    const c = this.#counters;
+    return {
+      slots: { total: this.#slots.filter((s) => s.native !== null).length, limit: this.config.limits.maxSlots, byState },
+      leases: { active: c.active, acquired: c.acquired, released: c.released },
+      affinity: { hits: c.hits, cold: c.cold, evicted: c.evicted },
+      resetFailures: c.resetFailures,
+      exhausted: c.exhausted,
+      reset: resetStatistics(),
+    };
+  }
+
+  /** Unmaps every idle slot and fails waiters; slots still leased are unmapped when released. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#waiters.rejectAll(new CowpoolError('POOL_CLOSED', 'the pool was closed while waiting for a slot'));
+    for (const slot of this.#slots) if (slot.state !== 'leased') slot.destroy();
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  #assertOpen(what: string): void {
+    if (this.#closed) throw new CowpoolError('POOL_CLOSED', `${what}: the pool is closed; create a new one`);
+  }
+
+  #validate(image: PoolImage | null, options: RawAcquireOptions) {
+    if (image !== null && !(image instanceof PoolImage)) {
+      throw new CowpoolError('INVALID_ARGUMENT', 'acquire(image): image must come from pool.image(bytes), or be null');
+    }
+    const limit = this.config.limits.maxMemoryBytesPerSlot;
+    const { initialBytes } = options;
+    const maxBytes = options.maxBytes ?? limit;
+    const page = this.#pageSize;
+    for (const [field, value] of [['initialBytes', initialBytes], ['maxBytes', maxBytes]] as const) {
+      if (!Number.isSafeInteger(value) || value < 0 || value % page !== 0) {
+        throw new CowpoolError('INVALID_ARGUMENT', `acquire(): ${field} must be a non-negative multiple of ${page} (got ${String(value)})`);
+      }
+    }
+    if (maxBytes > limit) {
+      throw new CowpoolError('INVALID_ARGUMENT', `acquire(): maxBytes (${maxBytes}) is above limits.maxMemoryBytesPerSlot (${limit})`);
+    }
+    if (initialBytes > maxBytes) {
+      throw new CowpoolError('INVALID_ARGUMENT', `acquire(): initialBytes (${initialBytes}) is above maxBytes (${maxBytes})`);
+    }
+    const imageLength = image?.byteLength ?? 0;
+    if (imageLength > initialBytes) {
+      throw new CowpoolError('INVALID_ARGUMENT', `acquire(): the image (${imageLength} bytes) does not fit in initialBytes (${initialBytes})`);
+    }
+    return { image, initialBytes, maxBytes, key: image?.key ?? 'empty' };
+  }
+
+  #exhaustedError(key: string): CowpoolError {
+    this.#counters.exhausted += 1;
+    const limits = this.config.limits;
+    const why = this.#allocator.exhaustedReason(key) === 'key-limit'
+      ? `this image already holds limits.maxSlotsPerImage (${limits.maxSlotsPerImage}) slots`
+      : `all limits.maxSlots (${limits.maxSlots}) slots are leased`;
+    return new CowpoolError('POOL_EXHAUSTED', `no raw slot free: ${why}; release slots, raise the limit, or use exhausted.policy "wait"`);
+  }
+
+  #tryAcquire(request: { image: PoolImage | null; initialBytes: number; maxBytes: number; key: string }): RawSlotLease | null {
+    const allocation = this.#allocator.alloc(request.key);
+    if (allocation === null) return null;
+    const c = this.#counters;
+    if (allocation.kind === 'affine') c.hits += 1;
+    else if (allocation.kind === 'cold') c.cold += 1;
+    else c.evicted += 1;
+    const limits = this.config.limits;
+    const slot = (this.#slots[allocation.slot] ??= new RawSlot(allocation.slot, limits.maxMemoryBytesPerSlot, limits.guardBytes));
+    try {
+      slot.acquire(request.image?.native ?? null, request.initialBytes);
+    } catch (e) {
+      this.#allocator.free(slot.id, null);
+      throw e;
+    }
+    c.acquired += 1;
+    c.active += 1;
+    return new RawSlotLease(slot, request.maxBytes, () => this.#giveBack(slot, request.key));
+  }
+
+  #giveBack(slot: RawSlot, key: string): void {
+    const c = this.#counters;
+    c.active -= 1;
+    c.released += 1;
+    try {
+      slot.release(this.#reset);
+    } catch {
+      // `unknown`: the next acquire reconfigures it from scratch.
+      c.resetFailures += 1;
+    }
+    if (this.#closed) slot.destroy();
+    this.#allocator.free(slot.id, slot.state === 'clean' ? key : null);
+    this.#waiters.notify();
+  }
+}
