@@ -24,3 +24,7 @@ export { prepareLayout } from './wasm/prepare-layout.js';
 export type { FallbackReason, PreparedLayout } from './wasm/prepared-layout.js';
 
 export type { SlotState } from './slots/slot-state.js';
+
+export { LazyFuncTable } from './table/lazy-func-table.js';
+export { EagerFuncTable } from './table/eager-func-table.js';
+export type { ElementInit, FuncTable } from './table/element-segments.js';

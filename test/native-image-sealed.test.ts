@@ -52,7 +52,7 @@ describe('image: a sealed, shared, immutable memfd', () => {
     const a = new (addon().Image)(bytes);
     const b = new (addon().Image)(bytes.slice());
     const other = bytes.slice();
-    other[9_999] ^= 1;
+    other[9_999] = (other[9_999] as number) ^ 1;
     const c = new (addon().Image)(other);
     try {
       expect(b.fd).toBe(a.fd);
