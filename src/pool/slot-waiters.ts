@@ -1,7 +1,7 @@
 /**
  * Callers waiting for a slot when the pool is exhausted and the configured
- * policy is `wait`. Release wakes the oldest waiter; a waiter that is not
- * woken within its time fails with POOL_EXHAUSTED.
+ * policy is `wait`. Release wakes the waiters to retry; one that finds no
+ * slot before its time runs out fails with POOL_EXHAUSTED.
  *
  * Invariant: every entry in `queue` has a live timer; settling removes it.
  */
@@ -35,12 +35,16 @@ export class SlotWaiters {
     });
   }
 
-  /** Wakes the oldest waiter, if any. */
+  /**
+   * Wakes every waiter: each retries, and those that still find no slot wait
+   * again. Waking only one would lose the wake-up when that one cannot use
+   * the freed slot (e.g. its module is at maxSlotsPerImage) but another could.
+   */
   notify(): void {
-    const waiter = this.queue.shift();
-    if (waiter === undefined) return;
-    clearTimeout(waiter.timer);
-    waiter.resolve();
+    for (const waiter of this.queue.splice(0)) {
+      clearTimeout(waiter.timer);
+      waiter.resolve();
+    }
   }
 
   /** Fails every waiter with `error` (pool closed). */
