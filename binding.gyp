@@ -4,12 +4,17 @@
       "target_name": "cowpool",
       "sources": [
         "native/addon.cc",
+        "native/dirty_restore.cc",
         "native/errors.cc",
         "native/image.cc",
         "native/memory_binding.cc",
+        "native/page_scan.cc",
         "native/range_ops.cc",
         "native/raw_slot.cc",
-        "native/sys.cc"
+        "native/reset_calibration.cc",
+        "native/reset_features.cc",
+        "native/sys.cc",
+        "native/write_tracking.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED"],

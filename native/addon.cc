@@ -9,12 +9,15 @@
 
 #include "errors.h"
 #include "image.h"
+#include "page_scan.h"
 #include "raw_slot.h"
+#include "reset_features.h"
 #include "sys.h"
 
 namespace cowpool {
 
 void InitMemoryBinding(Napi::Env env, Napi::Object exports);
+void InitResetCalibration(Napi::Env env, Napi::Object exports);
 
 namespace {
 
@@ -24,7 +27,7 @@ Napi::Object Support(Napi::Env env) {
   Napi::Object out = Napi::Object::New(env);
   int fd = static_cast<int>(sys::MemfdCreate("cowpool-probe", MFD_CLOEXEC | MFD_ALLOW_SEALING));
   if (fd >= 0) {
-    ::close(fd);
+    sys::Close(fd);
     out.Set("memfd", Napi::Boolean::New(env, true));
     out.Set("memfdError", env.Null());
   } else {
@@ -64,6 +67,69 @@ Napi::Value InjectFault(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+Napi::Object FeatureObject(Napi::Env env, const FeatureStatus& status) {
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("available", Napi::Boolean::New(env, status.available));
+  out.Set("reason", status.available ? env.Null() : Napi::String::New(env, status.reason).As<Napi::Value>());
+  return out;
+}
+
+// resetSupport() -> which reset facilities this process can use, and why not.
+Napi::Value ResetSupport(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const ResetFeatures& f = Features();
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("pagemapRead", FeatureObject(env, f.pagemap_read));
+  out.Set("pagemapScan", FeatureObject(env, f.pagemap_scan));
+  out.Set("userfaultfd", FeatureObject(env, f.userfaultfd));
+  out.Set("disabled", Napi::String::New(env, f.disabled));
+  return out;
+}
+
+// classifyPagemapEntry(entry: bigint) -> PAGE_IS_* categories the pread
+// source derives from one raw /proc/self/pagemap entry (tests feed it
+// synthetic entries, e.g. swapped ones on a machine without swap).
+Napi::Value ClassifyPagemapEntry(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsBigInt()) ThrowInvalid(env, "classifyPagemapEntry: entry must be a bigint");
+  bool lossless = false;
+  uint64_t entry = info[0].As<Napi::BigInt>().Uint64Value(&lossless);
+  if (!lossless) ThrowInvalid(env, "classifyPagemapEntry: entry must fit in 64 bits");
+  uint64_t categories = CategoriesFromPagemapEntry(entry);
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("categories", Napi::Number::New(env, static_cast<double>(categories)));
+  out.Set("private", Napi::Boolean::New(env, IsPrivateCategories(categories)));
+  return out;
+}
+
+// isPrivateCategories(categories) -> whether a run with these PAGE_IS_*
+// categories is restored/counted as private (test hook for synthetic runs).
+Napi::Value IsPrivate(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsNumber()) ThrowInvalid(env, "isPrivateCategories: categories must be a number");
+  double d = info[0].As<Napi::Number>().DoubleValue();
+  if (!(d >= 0) || d > 4294967295.0 || d != static_cast<double>(static_cast<uint64_t>(d))) {
+    ThrowInvalid(env, "isPrivateCategories: categories must be a 32-bit unsigned integer");
+  }
+  return Napi::Boolean::New(env, IsPrivateCategories(static_cast<uint64_t>(d)));
+}
+
+Napi::Object ScanConstants(Napi::Env env) {
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("PAGE_IS_WPALLOWED", PAGE_IS_WPALLOWED);
+  out.Set("PAGE_IS_WRITTEN", PAGE_IS_WRITTEN);
+  out.Set("PAGE_IS_FILE", PAGE_IS_FILE);
+  out.Set("PAGE_IS_PRESENT", PAGE_IS_PRESENT);
+  out.Set("PAGE_IS_SWAPPED", PAGE_IS_SWAPPED);
+  out.Set("PAGE_IS_PFNZERO", PAGE_IS_PFNZERO);
+  out.Set("maybeZeroPage", static_cast<double>(kMaybeZeroPage));
+  out.Set("privateInverted", static_cast<double>(kPrivateInverted));
+  out.Set("privateMask", static_cast<double>(kPrivateMask));
+  out.Set("privateAnyof", static_cast<double>(kPrivateAnyof));
+  out.Set("batch", kScanBatch);
+  return out;
+}
+
 Napi::Value InjectedFaults(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), static_cast<double>(sys::InjectedFaultCount()));
 }
@@ -101,6 +167,11 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("Image", Image::Init(env));
   exports.Set("RawSlot", RawSlot::Init(env));
   InitMemoryBinding(env, exports);
+  InitResetCalibration(env, exports);
+  exports.Set("resetSupport", Napi::Function::New<ResetSupport>(env, "resetSupport"));
+  exports.Set("classifyPagemapEntry", Napi::Function::New<ClassifyPagemapEntry>(env, "classifyPagemapEntry"));
+  exports.Set("isPrivateCategories", Napi::Function::New<IsPrivate>(env, "isPrivateCategories"));
+  exports.Set("scanConstants", ScanConstants(env));
   exports.Set("pageSize", Napi::Number::New(env, static_cast<double>(sys::PageSize())));
   exports.Set("support", Support(env));
   exports.Set("injectFault", Napi::Function::New<InjectFault>(env, "injectFault"));

@@ -53,7 +53,7 @@ ImageEntry* CreateEntry(Napi::Env env, const uint8_t* bytes, size_t length, uint
   if (fd < 0) ThrowSyscall(env, "memfd_create", errno, "creating an image");
   auto fail = [&](const char* call) {
     int err = errno;
-    ::close(fd);
+    sys::Close(fd);
     ThrowSyscall(env, call, err, "creating an image");
   };
   // Size first so the file is exactly byte_length; bytes past `length` read as zero.
@@ -115,8 +115,8 @@ void ReleaseImage(ImageEntry* entry) {
     }
   }
   // safe: the last reference is gone, so no slot maps or reads this view any more.
-  ::munmap(const_cast<uint8_t*>(entry->view), entry->byte_length);
-  ::close(entry->fd);
+  sys::UnmapForCleanup(const_cast<uint8_t*>(entry->view), entry->byte_length);
+  sys::Close(entry->fd);
   delete entry;
 }
 

@@ -9,8 +9,12 @@
 // out-of-bounds wasm access still traps (DESIGN invariant 1).
 #include <napi.h>
 
+#include <cerrno>
+
 #include "errors.h"
 #include "image.h"
+#include "linux_abi.h"
+#include "page_scan.h"
 #include "range_ops.h"
 #include "sys.h"
 
@@ -76,19 +80,63 @@ Napi::Value MapImage(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-// resetMemory(buffer, image | null, mode, keepResidentBytes) -> bytes copied
+// resetMemory(buffer, image | null, mode, keepResidentBytes, maxResidentBytes?,
+//             flags?, stats?: Float64Array) -> bytes copied
 Napi::Value ResetMemory(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   BufferRange r = ReadBuffer(env, info[0], "resetMemory");
   const ImageEntry* image = OptionalImage(env, info[1]);
-  size_t mode = ReadSize(env, info[2], "mode");
-  if (mode > static_cast<size_t>(ResetMode::kKeepResident)) ThrowInvalid(env, "resetMemory: unknown mode");
-  size_t keep = ReadSize(env, info[3], "keepResidentBytes");
+  ResetRequest request = ReadResetRequest(env, info, 2, "resetMemory");
   if (image != nullptr && image->byte_length > r.length) {
     ThrowInvalid(env, "resetMemory: the image is longer than the memory");
   }
-  ResetStats stats = ResetRange(env, r.base, r.length, image, static_cast<ResetMode>(mode), keep, "resetMemory");
+  ResetStats stats = ResetRange(env, r.base, r.length, image, request, "resetMemory");
+  WriteResetStats(env, info[6], stats, "resetMemory");
   return Napi::Number::New(env, static_cast<double>(stats.bytes_copied));
+}
+
+// residentPrivateBytes(buffer) -> bytes of the buffer held in private pages
+// (pages a reset has to deal with); a diagnostic for tests and stats.
+Napi::Value ResidentPrivateBytes(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  BufferRange r = ReadBuffer(env, info[0], "residentPrivateBytes");
+  size_t pages = CountPrivatePages(env, r.base, r.length, "residentPrivateBytes");
+  return Napi::Number::New(env, static_cast<double>(pages * sys::PageSize()));
+}
+
+// pageOut(buffer, offset, length) -> { swapped, present }: test hook. Asks the
+// kernel to reclaim [offset, offset + length) now (MADV_PAGEOUT, Linux 5.4+)
+// and counts the pages whose pagemap entry then says swapped / present. Without
+// a swap device private pages simply stay present.
+Napi::Value PageOut(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  BufferRange r = ReadBuffer(env, info[0], "pageOut");
+  size_t offset = ReadSize(env, info[1], "offset");
+  size_t length = ReadSize(env, info[2], "length");
+  if (!IsPageAligned(offset) || !IsPageAligned(length) || offset > r.length || length > r.length - offset) {
+    ThrowInvalid(env, "pageOut: offset and length must be page-aligned and inside the buffer");
+  }
+  // safe: a page-aligned range inside the live buffer; MADV_PAGEOUT only
+  // moves pages to swap (contents are kept), it never unmaps.
+  if (sys::Madvise(r.base + offset, length, kMadvPageout) != 0) ThrowSyscall(env, "madvise", errno, "pageOut");
+  int fd = PagemapFd();
+  if (fd < 0) ThrowSyscall(env, "open", errno, "pageOut");
+  const size_t page = sys::PageSize();
+  size_t swapped = 0, present = 0;
+  for (size_t at = 0; at < length; at += page) {
+    uint64_t entry = 0;
+    off_t where = static_cast<off_t>(reinterpret_cast<uintptr_t>(r.base + offset + at) / page * sizeof entry);
+    // safe: reads one 8-byte entry into a local.
+    if (sys::Pread(fd, &entry, sizeof entry, where) != static_cast<ssize_t>(sizeof entry)) {
+      ThrowSyscall(env, "pread", errno, "pageOut");
+    }
+    if (entry & kPagemapSwapped) ++swapped;
+    if (entry & kPagemapPresent) ++present;
+  }
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("swapped", Napi::Number::New(env, static_cast<double>(swapped)));
+  out.Set("present", Napi::Number::New(env, static_cast<double>(present)));
+  return out;
 }
 
 // memoryAddress(buffer) -> bigint base address (diagnostics and tests).
@@ -103,6 +151,8 @@ Napi::Value MemoryAddress(const Napi::CallbackInfo& info) {
 void InitMemoryBinding(Napi::Env env, Napi::Object exports) {
   exports.Set("mapImage", Napi::Function::New<MapImage>(env, "mapImage"));
   exports.Set("resetMemory", Napi::Function::New<ResetMemory>(env, "resetMemory"));
+  exports.Set("residentPrivateBytes", Napi::Function::New<ResidentPrivateBytes>(env, "residentPrivateBytes"));
+  exports.Set("pageOut", Napi::Function::New<PageOut>(env, "pageOut"));
   exports.Set("memoryAddress", Napi::Function::New<MemoryAddress>(env, "memoryAddress"));
 }
 

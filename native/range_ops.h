@@ -12,10 +12,44 @@
 
 namespace cowpool {
 
-// How a slot is put back to its pristine state (see src/config).
+// How a slot is put back to its pristine state (see src/slots/memory-reset.ts,
+// which picks the mode; numbers are the JS-visible values).
 enum class ResetMode : int {
   kMadvise = 0,       // drop every private page; next touch faults the image or zero back in
   kKeepResident = 1,  // memcpy/memset the first keep_resident bytes, madvise the rest
+  kRestoreDirty = 2,  // PAGEMAP_SCAN for private pages, copy back exactly those
+  kRestoreDirtyRead = 3,  // the same, reading /proc/self/pagemap entries (older kernels)
+  kTrackWrites = 4,   // userfaultfd async write-protect: copy back the pages written since the last reset
+};
+constexpr int kResetModeCount = 5;
+
+// Request flags.
+// Drop every private page (madvise) whatever the mode; tracking is re-armed.
+constexpr uint32_t kResetTrim = 1u << 0;
+// madvise/keep-resident: count the private pages first (dirty_pages), so a
+// policy can learn how many pages a tenant writes.
+constexpr uint32_t kResetCount = 1u << 1;
+// track-writes: count the private pages after restoring and trim when they
+// exceed max_resident_bytes.
+constexpr uint32_t kResetCheckCap = 1u << 2;
+
+// Before resetting in a mode other than track-writes, drop the range's
+// write-tracking registration and with it the write-protect markers, which
+// would otherwise make every later page scan walk a fully populated page
+// table (a slot leaving track-writes, or one remapped after it).
+constexpr uint32_t kResetUntrack = 1u << 3;
+
+// Outcome bits.
+constexpr uint32_t kOutcomeTrimmed = 1u << 0;       // kResetTrim was honoured
+constexpr uint32_t kOutcomeOverCap = 1u << 1;       // private pages exceeded the cap: discarded instead
+constexpr uint32_t kOutcomeRearmed = 1u << 2;       // the range had lost (or never had) its registration
+constexpr uint32_t kOutcomeTrackingFailed = 1u << 3;  // registering failed: the range was discarded, untracked
+
+struct ResetRequest {
+  ResetMode mode = ResetMode::kMadvise;
+  size_t keep_resident_bytes = 0;
+  size_t max_resident_bytes = 0;
+  uint32_t flags = 0;
 };
 
 struct ResetStats {
@@ -23,6 +57,17 @@ struct ResetStats {
   size_t bytes_copied = 0;
   // Bytes handed to madvise(MADV_DONTNEED).
   size_t bytes_discarded = 0;
+  // Pages whose page-table entries a scan examined.
+  size_t pages_scanned = 0;
+  // Pages found private (restore-dirty, counting) or written (track-writes).
+  size_t dirty_pages = 0;
+  // Runs the scans returned.
+  size_t regions = 0;
+  // Private pages left resident after the reset; -1 when not known.
+  double private_pages_kept = -1;
+  uint32_t outcome = 0;
+  // Pages in the range reset.
+  size_t range_pages = 0;
 };
 
 bool IsPageAligned(const void* p);
@@ -39,7 +84,21 @@ void DiscardRange(Napi::Env env, uint8_t* base, size_t length, const char* what)
 
 // Resets [base, base + total_length) where the image (may be null) is mapped
 // over the first image->byte_length bytes and the rest is zero-fill memory.
-ResetStats ResetRange(Napi::Env env, uint8_t* base, size_t total_length, const ImageEntry* image, ResetMode mode,
-                      size_t keep_resident_bytes, const char* what);
+// The caller checked that `request.mode` is available (reset_features.h).
+ResetStats ResetRange(Napi::Env env, uint8_t* base, size_t total_length, const ImageEntry* image,
+                      const ResetRequest& request, const char* what);
+
+// Counts the private pages of [base, base + length) with the best source
+// available. Throws when neither pagemap source is.
+size_t CountPrivatePages(Napi::Env env, uint8_t* base, size_t length, const char* what);
+
+// Reads a reset request from JS arguments (mode, keepResidentBytes,
+// maxResidentBytes?, flags?) and checks the mode is available.
+ResetRequest ReadResetRequest(Napi::Env env, const Napi::CallbackInfo& info, size_t first, const char* what);
+// The same from separate values (mode already an integer).
+ResetRequest ReadResetRequestValues(Napi::Env env, int mode, Napi::Value keep_resident, Napi::Value max_resident,
+                                    Napi::Value flags, const char* what);
+// Writes `stats` into an optional Float64Array argument (see RESET_STAT in src/native/addon.ts).
+void WriteResetStats(Napi::Env env, Napi::Value out, const ResetStats& stats, const char* what);
 
 }  // namespace cowpool

@@ -35,8 +35,8 @@ void RawRegion::Unmap() {
   unmapped = true;
   // safe: the reservation is ours alone (mmap(NULL) chose it) and every JS
   // view of it has been detached or is gone (see RawSlot::Destroy).
-  if (reservation != nullptr) ::munmap(reservation, reservation_length);
-  if (fd >= 0) ::close(fd);
+  if (reservation != nullptr) sys::UnmapForCleanup(reservation, reservation_length);
+  sys::Close(fd);
   reservation = nullptr;
   base = nullptr;
   fd = -1;
@@ -52,6 +52,7 @@ Napi::Function RawSlot::Init(Napi::Env env) {
                          InstanceMethod<&RawSlot::Grow>("grow"),
                          InstanceMethod<&RawSlot::Reset>("reset"),
                          InstanceMethod<&RawSlot::Destroy>("destroy"),
+                         InstanceMethod<&RawSlot::ResidentPrivateBytes>("residentPrivateBytes"),
                          InstanceAccessor<&RawSlot::Size>("size"),
                          InstanceAccessor<&RawSlot::MaxBytes>("maxBytes"),
                          InstanceAccessor<&RawSlot::GuardBytes>("guardBytes"),
@@ -189,24 +190,42 @@ Napi::Value RawSlot::Grow(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-// reset(mode, keepResidentBytes, initialBytes): the image part back to the
-// image, everything past it back to zero, size back to initialBytes.
+// reset(mode, keepResidentBytes, initialBytes, maxResidentBytes?, flags?,
+// stats?: Float64Array): the image part back to the image (by the mode),
+// everything past it back to zero by truncation, size back to initialBytes.
 Napi::Value RawSlot::Reset(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   AssertLive(env);
-  double mode = info[0].IsNumber() ? info[0].As<Napi::Number>().DoubleValue() : -1;
-  if (mode != 0 && mode != 1) ThrowInvalid(env, "reset: unknown mode");
-  size_t keep = info[1].IsNumber() ? static_cast<size_t>(info[1].As<Napi::Number>().DoubleValue()) : 0;
   size_t initial = ReadBytes(env, info[2], "initialBytes");
   if (initial < image_length_ || initial > max_bytes_) ThrowInvalid(env, "reset: initialBytes must lie between the image length and maxBytes");
+  // Arguments 0, 1 then 3, 4: gather them in the order ReadResetRequest expects.
+  ResetRequest request;
+  {
+    Napi::Value mode = info[0];
+    if (!mode.IsNumber()) ThrowInvalid(env, "reset: unknown mode");
+    double m = mode.As<Napi::Number>().DoubleValue();
+    if (!(m >= 0 && m < kResetModeCount && m == static_cast<double>(static_cast<int>(m)))) {
+      ThrowInvalid(env, "reset: unknown mode");
+    }
+    request = ReadResetRequestValues(env, static_cast<int>(m), info[1], info[3], info[4], "reset");
+  }
   DetachBuffers();
   ResetStats stats{};
   if (image_ != nullptr) {
-    stats = ResetRange(env, region_->base, image_length_, image_, static_cast<ResetMode>(static_cast<int>(mode)), keep,
-                       "resetting a raw slot");
+    stats = ResetRange(env, region_->base, image_length_, image_, request, "resetting a raw slot");
   }
   TruncateTo(env, initial, "resetting a raw slot");
+  WriteResetStats(env, info[5], stats, "reset");
   return Napi::Number::New(env, static_cast<double>(stats.bytes_copied));
+}
+
+// residentPrivateBytes() -> bytes of [base, base + size) held in private
+// pages. The memfd tail is shared memory, so only the image part can count.
+Napi::Value RawSlot::ResidentPrivateBytes(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  AssertLive(env);
+  size_t pages = CountPrivatePages(env, region_->base, size_, "residentPrivateBytes");
+  return Napi::Number::New(env, static_cast<double>(pages * sys::PageSize()));
 }
 
 Napi::Value RawSlot::Destroy(const Napi::CallbackInfo& info) {

@@ -62,6 +62,7 @@ class RawSlot : public Napi::ObjectWrap<RawSlot> {
   Napi::Value Grow(const Napi::CallbackInfo& info);
   Napi::Value Reset(const Napi::CallbackInfo& info);
   Napi::Value Destroy(const Napi::CallbackInfo& info);
+  Napi::Value ResidentPrivateBytes(const Napi::CallbackInfo& info);
   Napi::Value Size(const Napi::CallbackInfo& info);
   Napi::Value MaxBytes(const Napi::CallbackInfo& info);
   Napi::Value GuardBytes(const Napi::CallbackInfo& info);

@@ -14,7 +14,8 @@ namespace cowpool::sys {
 namespace {
 
 const char* const kCallNames[] = {"mmap",     "munmap", "madvise", "ftruncate", "memfd_create",
-                                  "fcntl",    "pwrite", "ioctl",   "pread"};
+                                  "fcntl",    "pwrite", "ioctl",   "pread",     "open",
+                                  "userfaultfd"};
 static_assert(sizeof(kCallNames) / sizeof(kCallNames[0]) == static_cast<size_t>(Call::kCount),
               "one name per Call");
 
@@ -29,11 +30,14 @@ struct FaultSlot {
 FaultSlot g_faults[static_cast<int>(Call::kCount)];
 std::atomic<bool> g_any_armed{false};
 std::atomic<uint64_t> g_injected{0};
+// Depth of NoFaultInjection scopes on this thread.
+thread_local int g_suppressed = 0;
 
 // True when this call must fail; sets errno then. Decrements with CAS loops so
 // concurrent callers on several threads never inject more than `count` faults.
 bool ShouldFail(Call call) {
   if (!g_any_armed.load(std::memory_order_relaxed)) return false;
+  if (g_suppressed > 0) return false;
   FaultSlot& slot = g_faults[static_cast<int>(call)];
   if (slot.remaining.load(std::memory_order_acquire) == 0) return false;
   uint32_t skip = slot.skip.load(std::memory_order_acquire);
@@ -80,6 +84,9 @@ void DisarmAllFaults() {
 }
 
 uint64_t InjectedFaultCount() { return g_injected.load(std::memory_order_relaxed); }
+
+NoFaultInjection::NoFaultInjection() { ++g_suppressed; }
+NoFaultInjection::~NoFaultInjection() { --g_suppressed; }
 
 void* Mmap(void* addr, size_t len, int prot, int flags, int fd, off_t offset) {
   if (ShouldFail(Call::kMmap)) return MAP_FAILED;
@@ -143,6 +150,34 @@ int Ioctl(int fd, unsigned long request, void* arg) {
   do rc = ::ioctl(fd, request, arg);
   while (rc < 0 && errno == EINTR);
   return rc;
+}
+
+int Open(const char* path, int flags) {
+  if (ShouldFail(Call::kOpen)) return -1;
+  int rc;
+  do rc = ::open(path, flags);
+  while (rc < 0 && errno == EINTR);
+  return rc;
+}
+
+int Userfaultfd(int flags) {
+  if (ShouldFail(Call::kUserfaultfd)) return -1;
+#ifdef SYS_userfaultfd
+  return static_cast<int>(::syscall(SYS_userfaultfd, flags));
+#else
+  errno = ENOSYS;
+  return -1;
+#endif
+}
+
+void Close(int fd) {
+  if (fd >= 0) ::close(fd);
+}
+
+void UnmapForCleanup(void* addr, size_t len) { ::munmap(addr, len); }
+
+void* MapZeroForRecovery(void* addr, size_t len) {
+  return ::mmap(addr, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
 }
 
 const char* ErrnoName(int err) {

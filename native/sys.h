@@ -22,6 +22,8 @@ enum class Call : int {
   kPwrite,
   kIoctl,
   kPread,
+  kOpen,
+  kUserfaultfd,
   kCount,
 };
 
@@ -38,6 +40,18 @@ void DisarmAllFaults();
 // How many injected failures have fired since start (for tests).
 uint64_t InjectedFaultCount();
 
+// While one is alive, calls on this thread are never failed on purpose (and
+// do not count against an armed fault's `skip`). For measurements that run
+// inside an operation but are not part of it (reset calibration): a fault
+// aimed at the operation must reach the operation.
+class NoFaultInjection {
+ public:
+  NoFaultInjection();
+  ~NoFaultInjection();
+  NoFaultInjection(const NoFaultInjection&) = delete;
+  NoFaultInjection& operator=(const NoFaultInjection&) = delete;
+};
+
 void* Mmap(void* addr, size_t len, int prot, int flags, int fd, off_t offset);
 int Munmap(void* addr, size_t len);
 int Madvise(void* addr, size_t len, int advice);
@@ -48,6 +62,22 @@ int FcntlGetSeals(int fd);
 ssize_t Pwrite(int fd, const void* buf, size_t len, off_t offset);
 ssize_t Pread(int fd, void* buf, size_t len, off_t offset);
 int Ioctl(int fd, unsigned long request, void* arg);
+// open(2), retried on EINTR.
+int Open(const char* path, int flags);
+// userfaultfd(2) as a raw syscall (glibc's wrapper is recent); ENOSYS when
+// the kernel lacks it.
+int Userfaultfd(int flags);
+// Cleanup and recovery calls. Not injectable: they run after the operation
+// under test already failed or finished, nothing can report their failure,
+// and a fault fired here would only leak a descriptor or leave a hole
+// instead of testing anything.
+// close(2).
+void Close(int fd);
+// munmap(2) of a mapping being torn down.
+void UnmapForCleanup(void* addr, size_t len);
+// mmap(2) that puts zero pages back over a range a failed MAP_FIXED may have
+// unmapped. Returns MAP_FAILED on failure like mmap.
+void* MapZeroForRecovery(void* addr, size_t len);
 
 // errno value → its symbolic name ("EPERM"); "E<n>" when unknown.
 const char* ErrnoName(int err);

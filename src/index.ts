@@ -28,3 +28,9 @@ export type { SlotState } from './slots/slot-state.js';
 export { LazyFuncTable } from './table/lazy-func-table.js';
 export { EagerFuncTable } from './table/eager-func-table.js';
 export type { ElementInit, FuncTable } from './table/element-segments.js';
+
+export { runBench } from './bench/run-bench.js';
+export type { RunBenchOptions } from './bench/run-bench.js';
+export { BenchConfigSchema } from './bench/bench-config-schema.js';
+export type { BenchConfig, BenchConfigInput } from './bench/bench-config-schema.js';
+export type { BenchReport } from './bench/bench-results.js';

@@ -34,7 +34,7 @@ describe('configuration defaults', () => {
         maxUnusedWarmSlots: 16,
         maxImageBytes: 256 * 1024 ** 2,
       },
-      reset: { mode: 'madvise', keepResidentBytes: 1024 ** 2, maxResidentBytes: 16 * 1024 ** 2, trimEvery: 1000 },
+      reset: { mode: 'auto', keepResidentBytes: 1024 ** 2, maxResidentBytes: 16 * 1024 ** 2, trimEvery: 1000 },
       exhausted: { policy: 'throw' },
       lazyTables: true,
     });

@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { CowpoolError, isCowpoolError } from '../errors.js';
 import { loadConfig } from '../config/load-config.js';
 import { prepareLayout } from '../wasm/prepare-layout.js';
+import { benchCommand } from './bench-command.js';
 import { flagHelp, parseArgs, type FlagSpec } from './cli-args.js';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -16,6 +17,7 @@ const HELP = `cowpool ${VERSION} — copy-on-write WebAssembly instance pooling 
 Usage:
   cowpool inspect <module.wasm> [--json]      how the pool would serve a module (and why not)
   cowpool check-config <pool.json>            validate a pool configuration file
+  cowpool bench [module.wasm ...] [--quick]   compare the strategies side by side (ratios vs fresh)
   cowpool --help | --version
 
 Run \`cowpool <command> --help\` for a command's options.
@@ -60,6 +62,8 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
         return inspect(rest, io);
       case 'check-config':
         return checkConfig(rest, io);
+      case 'bench':
+        return await benchCommand(rest, io, { stderrIsTTY: io === processIo && process.stderr.isTTY === true, columns: process.stderr.columns });
       default:
         io.stderr(`cowpool: unknown command '${command}'\n\n${HELP}`);
         return 2;

@@ -97,13 +97,14 @@ export const ResetSchema = z
   .strictObject({
     mode: z
       .enum(RESET_MODES)
-      .default('madvise')
+      .default('auto')
       .describe(
         'How a released slot is cleaned: "madvise" drops every private page (the next tenant faults clean pages '
           + 'back in from the image); "keep-resident" copies the first keepResidentBytes back from the image and '
           + 'drops the rest; "restore-dirty" copies back only the pages the kernel reports written; '
           + '"track-writes" write-protects the slot so exactly the pages written since the last reset are '
-          + 'restored; "auto" chooses per slot.',
+          + 'restored; "auto" (the default) measures each module\'s dirty set and runs whichever of these is '
+          + 'cheapest for it, never much worse than "madvise". Modes the kernel lacks fall back to the next one.',
       ),
     keepResidentBytes: byteSize({ min: 0, max: 4 * GiB, multipleOf: SYSTEM_PAGE })
       .prefault('1MiB')

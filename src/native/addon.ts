@@ -35,21 +35,144 @@ export interface NativeRawSlot {
   configure(image: NativeImage | null, initialBytes: number): void;
   buffer(): ArrayBuffer;
   grow(newBytes: number): void;
-  /** Returns the bytes restored by copying. */
-  reset(mode: number, keepResidentBytes: number, initialBytes: number): number;
+  /**
+   * Puts the image part back by `mode` (see NativeResetMode), truncates the
+   * rest to zeros and the size to `initialBytes`. Returns the bytes restored
+   * by copying; fills `stats` (RESET_STAT layout) when given.
+   */
+  reset(
+    mode: number,
+    keepResidentBytes: number,
+    initialBytes: number,
+    maxResidentBytes?: number,
+    flags?: number,
+    stats?: Float64Array,
+  ): number;
+  /** Bytes of [base, base + size) held in private pages (diagnostic). */
+  residentPrivateBytes(): number;
   destroy(): void;
 }
 
 /** Numeric reset modes understood by the addon. */
-export const NativeResetMode = { madvise: 0, keepResident: 1 } as const;
+export const NativeResetMode = {
+  /** madvise(MADV_DONTNEED) the whole range. */
+  madvise: 0,
+  /** Copy the first keepResidentBytes back, madvise the rest. */
+  keepResident: 1,
+  /** PAGEMAP_SCAN for private pages, copy exactly those back (Linux 6.7+). */
+  restoreDirty: 2,
+  /** The same, reading /proc/self/pagemap entries (any kernel). */
+  restoreDirtyRead: 3,
+  /** userfaultfd async write-protect: copy back the pages written since the last reset. */
+  trackWrites: 4,
+} as const;
+
+/** Flags for the reset calls. */
+export const NativeResetFlag = {
+  /** Discard every private page whatever the mode (tracking is re-armed). */
+  trim: 1,
+  /** madvise/keep-resident: count private pages first (RESET_STAT.dirtyPages). */
+  count: 2,
+  /** track-writes: count private pages afterwards, trim when above maxResidentBytes. */
+  checkCap: 4,
+  /** Other modes: first drop the range's write-tracking registration (a slot leaving track-writes). */
+  untrack: 8,
+} as const;
+
+/** Bits of RESET_STAT.outcome. */
+export const NativeResetOutcome = {
+  /** The trim flag was honoured: everything was discarded. */
+  trimmed: 1,
+  /** Private pages exceeded maxResidentBytes: discarded instead of restored. */
+  overCap: 2,
+  /** track-writes found the range unregistered (new mapping, fork): discarded and registered again. */
+  rearmed: 4,
+  /** Registering for write tracking failed: the range was discarded and is not tracked. */
+  trackingFailed: 8,
+} as const;
+
+/** Index of each number the reset calls write into their `stats` Float64Array. */
+export const RESET_STAT = {
+  bytesCopied: 0,
+  bytesDiscarded: 1,
+  pagesScanned: 2,
+  /** Pages found private (restore-dirty, counting) or written and copied (track-writes). */
+  dirtyPages: 3,
+  regions: 4,
+  /** Private pages resident after the reset; -1 when not known. */
+  privatePagesKept: 5,
+  outcome: 6,
+  rangePages: 7,
+  length: 8,
+} as const;
+
+/** One kernel facility a reset mode needs, probed once per process. */
+export interface NativeFeature {
+  readonly available: boolean;
+  /** Why not, for people (errno name, missing feature, "disabled by COWPOOL_DISABLE"); null when available. */
+  readonly reason: string | null;
+}
+
+export interface NativeResetSupport {
+  /** pread(/proc/self/pagemap): restore-dirty's fallback on any kernel. */
+  readonly pagemapRead: NativeFeature;
+  /** ioctl(PAGEMAP_SCAN), Linux 6.7+. */
+  readonly pagemapScan: NativeFeature;
+  /** userfaultfd(UFFD_USER_MODE_ONLY) with WP_ASYNC, WP_UNPOPULATED, WP_HUGETLBFS_SHMEM. */
+  readonly userfaultfd: NativeFeature;
+  /** COWPOOL_DISABLE as the addon read it. */
+  readonly disabled: string;
+}
+
+/** What the reset cost model needs to know about this machine, measured once. */
+export interface NativeResetCalibration {
+  /** Cost of one copy-on-write fault on a private file mapping. */
+  readonly cowFaultNs: number;
+  /** Cost of one async write-protect fault; null without userfaultfd. */
+  readonly wpFaultNs: number | null;
+  /** Cost of copying one page back. */
+  readonly copyPageNs: number;
+}
 
 export interface NativeAddon {
   Image: new (bytes: Uint8Array) => NativeImage;
   RawSlot: new (maxBytes: number, guardBytes: number) => NativeRawSlot;
   mapImage(buffer: ArrayBuffer, image: NativeImage | null, previousImageLength: number): void;
-  /** Returns the bytes restored by copying. */
-  resetMemory(buffer: ArrayBuffer, image: NativeImage | null, mode: number, keepResidentBytes: number): number;
+  /** Returns the bytes restored by copying; fills `stats` (RESET_STAT layout) when given. */
+  resetMemory(
+    buffer: ArrayBuffer,
+    image: NativeImage | null,
+    mode: number,
+    keepResidentBytes: number,
+    maxResidentBytes?: number,
+    flags?: number,
+    stats?: Float64Array,
+  ): number;
+  /** Bytes of the buffer held in private pages (what a reset has to deal with). */
+  residentPrivateBytes(buffer: ArrayBuffer): number;
   memoryAddress(buffer: ArrayBuffer): bigint;
+  resetSupport(): NativeResetSupport;
+  calibrateReset(): NativeResetCalibration;
+  /** Test hook: whether a run with these PAGE_IS_* categories counts as private. */
+  isPrivateCategories(categories: number): boolean;
+  /** Test hook: MADV_PAGEOUT on [offset, offset + length), then how many of its pages are swapped / present. */
+  pageOut(buffer: ArrayBuffer, offset: number, length: number): { swapped: number; present: number };
+  /** Test hook: the categories the pagemap-read source derives from one raw entry. */
+  classifyPagemapEntry(entry: bigint): { categories: number; private: boolean };
+  readonly scanConstants: {
+    readonly PAGE_IS_WPALLOWED: number;
+    readonly PAGE_IS_WRITTEN: number;
+    readonly PAGE_IS_FILE: number;
+    readonly PAGE_IS_PRESENT: number;
+    readonly PAGE_IS_SWAPPED: number;
+    readonly PAGE_IS_PFNZERO: number;
+    readonly maybeZeroPage: number;
+    readonly privateInverted: number;
+    readonly privateMask: number;
+    readonly privateAnyof: number;
+    /** Runs per PAGEMAP_SCAN call; scans resume from walk_end past it. */
+    readonly batch: number;
+  };
   readonly pageSize: number;
   readonly support: { memfd: boolean; memfdError: string | null };
   /** Test hook: fail the next `count` calls of `syscall` after `skip` good ones. `injectFault(null)` disarms. */

@@ -4,6 +4,10 @@
  * a lease costs nothing for exports never touched. A function export is
  * wrapped on first access so a call after release throws LEASE_RELEASED
  * instead of running in a slot that now belongs to someone else.
+ *
+ * A wrapped function is a JS function, not a wasm one: `table.set` and
+ * funcref parameters refuse it (TypeError). Take such a function from
+ * `lease.instance.exports` (unguarded) instead.
  */
 import { CowpoolError } from '../errors.js';
 
@@ -18,13 +22,19 @@ const OWNER = Symbol('cowpool.exportsOwner');
 
 type View = Record<string, unknown> & { [OWNER]: ExportsOwner };
 
+/** An export of the module as its author wrote it. */
+export interface ExportEntry {
+  readonly name: string;
+  readonly kind: string;
+}
+
 const prototypes = new WeakMap<WebAssembly.Module, object>();
 
-function prototypeFor(module: WebAssembly.Module): object {
+function prototypeFor(module: WebAssembly.Module, entries: readonly ExportEntry[]): object {
   let proto = prototypes.get(module);
   if (proto !== undefined) return proto;
   proto = Object.create(null) as object;
-  for (const { name, kind } of WebAssembly.Module.exports(module)) {
+  for (const { name, kind } of entries) {
     Object.defineProperty(proto, name, {
       enumerable: true,
       configurable: false,
@@ -50,9 +60,18 @@ function prototypeFor(module: WebAssembly.Module): object {
   return proto;
 }
 
-/** A lazily wrapped exports object for `owner`'s instance of `module`. */
-export function createExportsView(module: WebAssembly.Module, owner: ExportsOwner): Record<string, unknown> {
-  const view = Object.create(prototypeFor(module)) as View;
+/**
+ * A lazily wrapped exports object for `owner`'s instance of `module`, with
+ * one property per entry of `entries` — the original module's exports, so
+ * what the rewrite added for the pool (`__cowpool_*`) stays out of sight.
+ * `entries` must be the same for every call with the same `module`.
+ */
+export function createExportsView(
+  module: WebAssembly.Module,
+  entries: readonly ExportEntry[],
+  owner: ExportsOwner,
+): Record<string, unknown> {
+  const view = Object.create(prototypeFor(module, entries)) as View;
   Object.defineProperty(view, OWNER, { value: owner });
   return view;
 }

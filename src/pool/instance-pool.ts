@@ -14,13 +14,17 @@
  * Invariant: `#slots[i]` exists for every index the allocator has handed out.
  * Invariant: a slot index is used by the allocator iff its V8Slot is leased
  *            (or being acquired/reset inside one synchronous call).
- * Invariant: `#kept[i]` (reuse) holds an instance whose memory is `#slots[i].memory`.
+ * Invariant: `#kept[i]` (reuse) holds an instance whose memory is `#slots[i].memory`,
+ *            linked to the import values in `#kept[i].linked`.
+ * Invariant: every pooled reservation not yet used or cancelled, and every
+ *            lease not yet released, is registered in `#registry`, so a slot
+ *            whose holder is garbage-collected is retired, never leaked or reused.
  */
 import { CowpoolError } from '../errors.js';
 import { parseConfig } from '../config/load-config.js';
 import type { PoolConfig, PoolConfigInput } from '../config/pool-config-schema.js';
 import { IndexAllocator } from '../policy/index-allocator.js';
-import { resetStatistics, type ResetModeCounters, type ResetSettings } from '../slots/memory-reset.js';
+import { resetModuleStatistics, resetStatistics, type ResetModeCounters } from '../slots/memory-reset.js';
 import { SLOT_STATES, type SlotState } from '../slots/slot-state.js';
 import { V8Slot } from '../slots/v8-slot.js';
 import { Lease, type LeaseBacking } from './lease.js';
@@ -52,23 +56,62 @@ export interface EmscriptenHook {
 export interface PoolStats {
   strategy: PoolConfig['strategy'];
   slots: { total: number; limit: number; byState: Record<SlotState, number> };
+  /**
+   * `reclaimed`: leases (and reservations never used) that were
+   * garbage-collected without release(); their memories were dropped.
+   */
   leases: { active: number; acquired: number; released: number; reclaimed: number };
   affinity: { hits: number; cold: number; evicted: number };
   fallbacks: Partial<Record<PoolFallbackReason, number>>;
   retired: number;
   resetFailures: number;
   exhausted: number;
+  /** Process-wide reset counters, keyed by the mode that actually ran. */
   reset: Record<string, ResetModeCounters>;
+  /** Each prepared module: how it is served and, once its slots were reset, the reset mode it asked for and the one that runs. */
+  modules: ModuleStats[];
+}
+
+export interface ModuleStats {
+  name: string;
+  pooled: boolean;
+  fallbackReason: PoolFallbackReason | null;
+  resetMode: { requested: string; active: string; resets: number } | null;
 }
 
 interface ReclaimToken {
+  /** Slot index, or -1 for a lease of a plain (unpooled) instance. */
   slot: number;
+  /** A lease counts as active until released or reclaimed; a reservation does not. */
+  kind: 'lease' | 'reservation';
 }
 
 interface KeptInstance {
   prepared: PreparedModule;
   instance: WebAssembly.Instance;
   snapshot: InstanceSnapshot;
+  /** The import values it was linked with (see linkedValues). */
+  linked: unknown[];
+}
+
+/**
+ * The values `imports` supplies for each of the module's imports, in order,
+ * leaving out the memory the pool supplies itself. A kept instance (reuse)
+ * is handed only to a tenant whose values are identical: otherwise its
+ * calls would reach the previous tenant's host functions.
+ */
+function linkedValues(prepared: PreparedModule, imports: Imports): unknown[] {
+  const memory = prepared.memoryImport;
+  const values: unknown[] = [];
+  for (const entry of prepared.layout.imports) {
+    if (memory !== null && entry.kind === 'memory' && entry.module === memory.module && entry.name === memory.name) continue;
+    values.push(imports[entry.module]?.[entry.name]);
+  }
+  return values;
+}
+
+function sameValues(a: readonly unknown[], b: readonly unknown[]): boolean {
+  return a.length === b.length && a.every((value, i) => Object.is(value, b[i]));
 }
 
 export class InstancePool {
@@ -78,7 +121,6 @@ export class InstancePool {
   readonly #kept = new Map<number, KeptInstance>();
   readonly #waiters = new SlotWaiters();
   readonly #registry = new FinalizationRegistry<ReclaimToken>((token) => this.#reclaim(token));
-  readonly #reset: ResetSettings;
   readonly #prepared = new Set<PreparedModule>();
   #closed = false;
   readonly #counters = {
@@ -95,7 +137,6 @@ export class InstancePool {
       maxUnusedWarmSlots: limits.maxUnusedWarmSlots,
       maxSlotsPerKey: limits.maxSlotsPerImage,
     });
-    this.#reset = { ...this.config.reset };
   }
 
   /** Parses, rewrites and compiles a module for this pool. */
@@ -176,6 +217,7 @@ export class InstancePool {
       resetFailures: c.resetFailures,
       exhausted: c.exhausted,
       reset: resetStatistics(),
+      modules: this.#moduleStats(),
     };
   }
 
@@ -192,6 +234,19 @@ export class InstancePool {
     this.#kept.clear();
     for (const prepared of this.#prepared) prepared.image.release();
     this.#prepared.clear();
+  }
+
+  #moduleStats(): ModuleStats[] {
+    const byKey = resetModuleStatistics();
+    return [...this.#prepared].map((p) => {
+      const reset = p.pooled ? byKey[p.slotKey] : undefined;
+      return {
+        name: p.name,
+        pooled: p.pooled,
+        fallbackReason: p.fallbackReason,
+        resetMode: reset === undefined ? null : { requested: reset.requested, active: reset.active, resets: reset.resets },
+      };
+    });
   }
 
   get closed(): boolean {
@@ -249,12 +304,11 @@ export class InstancePool {
     return {
       memory: null,
       instantiate: (imports: Imports = {}) => {
-        if (done) throw new CowpoolError('INVALID_ARGUMENT', 'this reservation was already used');
+        if (done) throw new CowpoolError('INVALID_ARGUMENT', 'reservation.instantiate(): this reservation was already used or cancelled; take a new one with pool.reserve(prepared)');
         done = true;
+        this.#assertOpen('reservation.instantiate()');
         const instance = new WebAssembly.Instance(prepared.module, imports);
-        const memoryExport = prepared.layout.memoryExportNames[0];
-        const memory = memoryExport !== undefined ? (instance.exports[memoryExport] as WebAssembly.Memory) : null;
-        return this.#lease(prepared, instance, memory, null);
+        return this.#lease(prepared, instance, plainMemory(prepared, instance, imports), null);
       },
       cancel: () => {
         done = true;
@@ -265,13 +319,16 @@ export class InstancePool {
   #pooledReservation(prepared: PreparedModule, slot: V8Slot): Reservation {
     let done = false;
     const memory = slot.memory as WebAssembly.Memory;
-    return {
+    const token: ReclaimToken = { slot: slot.id, kind: 'reservation' };
+    const reservation: Reservation = {
       memory,
       instantiate: (imports: Imports = {}) => {
-        if (done) throw new CowpoolError('INVALID_ARGUMENT', 'this reservation was already used');
+        if (done) throw new CowpoolError('INVALID_ARGUMENT', 'reservation.instantiate(): this reservation was already used or cancelled; take a new one with pool.reserve(prepared)');
         done = true;
+        this.#registry.unregister(token);
         let instance: WebAssembly.Instance;
         try {
+          this.#assertOpen('reservation.instantiate()');
           instance = this.#instanceIn(prepared, slot, memory, imports);
         } catch (e) {
           this.#giveBack(slot, prepared);
@@ -282,21 +339,29 @@ export class InstancePool {
       cancel: () => {
         if (done) return;
         done = true;
+        this.#registry.unregister(token);
         this.#giveBack(slot, prepared);
       },
     };
+    // A reservation dropped unused (glue that read `wasmMemory` and failed)
+    // would otherwise hold its slot forever.
+    this.#registry.register(reservation, token, token);
+    return reservation;
   }
 
   #instanceIn(prepared: PreparedModule, slot: V8Slot, memory: WebAssembly.Memory, imports: Imports): WebAssembly.Instance {
+    const linked = prepared.strategy === 'reuse' ? linkedValues(prepared, imports) : [];
     if (prepared.strategy === 'reuse') {
       const kept = this.#kept.get(slot.id);
-      if (kept !== undefined) return kept.instance;
+      if (kept !== undefined && sameValues(kept.linked, linked)) return kept.instance;
+      // Other host functions: the kept instance would call the previous tenant's.
+      this.#kept.delete(slot.id);
     }
     const target = prepared.memoryImport!;
     const withMemory: Imports = { ...imports, [target.module]: { ...imports[target.module], [target.name]: memory } };
     const instance = new WebAssembly.Instance(prepared.module, withMemory);
     if (prepared.strategy === 'reuse') {
-      this.#kept.set(slot.id, { prepared, instance, snapshot: InstanceSnapshot.take(instance, prepared.layout.internals) });
+      this.#kept.set(slot.id, { prepared, instance, snapshot: InstanceSnapshot.take(instance, prepared.layout.internals), linked });
     }
     return instance;
   }
@@ -305,7 +370,7 @@ export class InstancePool {
     const c = this.#counters;
     c.acquired += 1;
     c.active += 1;
-    const token: ReclaimToken = { slot: slot?.id ?? -1 };
+    const token: ReclaimToken = { slot: slot?.id ?? -1, kind: 'lease' };
     const backing: LeaseBacking = {
       instance,
       memory,
@@ -317,17 +382,27 @@ export class InstancePool {
       },
     };
     const lease = new Lease(prepared, backing);
-    if (slot !== null) this.#registry.register(lease, token, token);
+    // Plain leases too, so `active` and `reclaimed` stay true for them.
+    this.#registry.register(lease, token, token);
     return lease;
   }
 
   /** Resets a slot after its tenant and returns it to the allocator. */
   #giveBack(slot: V8Slot, prepared: PreparedModule): void {
     const c = this.#counters;
+    if (this.#closed) {
+      // Nothing will be served from it again: drop the memory rather than
+      // reset it (its image's memfd reference was already released).
+      slot.retire();
+      this.#kept.delete(slot.id);
+      this.#allocator.free(slot.id, null);
+      this.#waiters.notify();
+      return;
+    }
     const kept = this.#kept.get(slot.id);
     if (kept !== undefined && !kept.snapshot.restorable()) this.#kept.delete(slot.id);
     try {
-      slot.release(this.#reset);
+      slot.release(prepared.resetSettings, prepared.slotKey);
       this.#kept.get(slot.id)?.snapshot.restore();
     } catch {
       // The slot is `unknown` now: its next use does a full reset, so no data
@@ -339,21 +414,22 @@ export class InstancePool {
       c.retired += 1;
       this.#kept.delete(slot.id);
     }
-    if (this.#closed) {
-      slot.retire();
-      this.#kept.delete(slot.id);
-    }
     this.#allocator.free(slot.id, slot.state === 'clean' ? prepared.slotKey : null);
     this.#waiters.notify();
   }
 
-  /** A lease was garbage-collected unreleased: drop its memory (never reuse it). */
+  /** A lease or reservation was garbage-collected unreleased: drop its memory (never reuse it). */
   #reclaim(token: ReclaimToken): void {
+    const c = this.#counters;
+    if (token.slot < 0) {
+      c.reclaimed += 1;
+      c.active -= 1;
+      return;
+    }
     const slot = this.#slots[token.slot];
     if (slot === undefined || slot.state !== 'leased') return;
-    const c = this.#counters;
     c.reclaimed += 1;
-    c.active -= 1;
+    if (token.kind === 'lease') c.active -= 1;
     c.retired += 1;
     // Something may still hold the raw instance or memory; a retired memory
     // is never handed to another tenant.
@@ -362,6 +438,18 @@ export class InstancePool {
     this.#allocator.free(slot.id, null);
     this.#waiters.notify();
   }
+}
+
+/**
+ * The memory 0 of a plain instance: its export, else what the imports gave
+ * it; null when neither reaches it.
+ */
+function plainMemory(prepared: PreparedModule, instance: WebAssembly.Instance, imports: Imports): WebAssembly.Memory | null {
+  const exported = prepared.layout.memoryExportNames[0];
+  if (exported !== undefined) return instance.exports[exported] as WebAssembly.Memory;
+  const imported = prepared.layout.imports.find((i) => i.kind === 'memory' && i.index === 0);
+  const value = imported === undefined ? undefined : imports[imported.module]?.[imported.name];
+  return value instanceof WebAssembly.Memory ? value : null;
 }
 
 /** Creates an instance pool; `config` is validated (INVALID_CONFIG names every bad field). */

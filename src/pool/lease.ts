@@ -1,6 +1,12 @@
 /**
  * A tenant's hold on one instance. Everything reached through the lease
- * (exports, memory, instance) throws LEASE_RELEASED once it is released.
+ * (exports, memory, instance) throws LEASE_RELEASED once it is released, and
+ * so does calling an export function taken out of `exports` before.
+ *
+ * What cannot be revoked: a Memory, Global or Table object (or the raw
+ * instance) the tenant took out and kept. Under the pooled strategies the
+ * Memory is the slot's, which the next tenant gets; a host that keeps such
+ * objects past release() gives up isolation from the next tenant.
  *
  * Invariant: `backing` is non-null exactly while the lease is active.
  * Invariant: `giveBack` runs at most once per lease (release or reclaim).
@@ -33,12 +39,15 @@ export class Lease implements ExportsOwner {
   /** The instance's exports; function exports throw LEASE_RELEASED once released. */
   get exports(): Record<string, unknown> {
     this.assertActive('exports');
-    return (this.#exports ??= createExportsView(this.prepared.module, this));
+    return (this.#exports ??= createExportsView(this.prepared.module, this.prepared.layout.exports, this));
   }
 
-  /** Names of the exports (the view's properties live on its prototype). */
+  /**
+   * Names of the original module's exports (the view's properties live on
+   * its prototype, so `Object.keys(lease.exports)` does not list them).
+   */
   get exportNames(): string[] {
-    return WebAssembly.Module.exports(this.prepared.module).map((e) => e.name);
+    return this.prepared.layout.exports.map((e) => e.name);
   }
 
   /**
@@ -72,6 +81,14 @@ export class Lease implements ExportsOwner {
    * second call throws LEASE_RELEASED.
    */
   release(): void {
+    if (!(#backing in this)) {
+      // Only a copy gets here: postMessage (structured clone) copies a lease's
+      // public fields into a plain object in the other thread, never the lease.
+      throw new CowpoolError(
+        'WRONG_OWNER',
+        'release(): this is not a lease of this thread; a Lease cannot be sent to another thread (postMessage copies only its public fields). Release it in the thread that created it.',
+      );
+    }
     const backing = this.active('release()');
     if (threadId !== this.#thread) {
       throw new CowpoolError('WRONG_OWNER', `release(): this lease belongs to thread ${this.#thread}, not ${threadId}`);

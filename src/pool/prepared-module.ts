@@ -8,6 +8,8 @@ import { prepareLayout } from '../wasm/prepare-layout.js';
 import type { FallbackReason, PreparedLayout } from '../wasm/prepared-layout.js';
 import { WASM_PAGE, type MemoryShape } from '../slots/memory-shape.js';
 import { PoolImage } from './pool-image.js';
+import type { ResetSettings } from '../slots/memory-reset.js';
+import { parseConfig } from '../config/load-config.js';
 
 /**
  * Why a module is served by plain V8 instantiation: a reason from the module
@@ -37,6 +39,8 @@ export class PreparedModule {
     readonly shape: MemoryShape | null,
     readonly strategy: Strategy,
     readonly name: string,
+    /** How this module's slots are reset: the pool's `reset` config with the module's override applied. */
+    readonly resetSettings: ResetSettings,
   ) {}
 
   /** True when the memory is a copy-on-write view of the image. */
@@ -59,6 +63,12 @@ export class PreparedModule {
 export interface PrepareOptions {
   /** A name for stats and errors (a file name, a package name). */
   name?: string;
+  /**
+   * Reset settings for this module only, over the pool's `reset` config:
+   * e.g. `{ mode: 'restore-dirty' }` for a module whose tenants rewrite the
+   * same few pages.
+   */
+  reset?: Partial<Pick<ResetSettings, 'mode' | 'keepResidentBytes' | 'maxResidentBytes' | 'trimEvery'>>;
 }
 
 /** Parses, rewrites and compiles `bytes` for a pool configured by `config`. */
@@ -67,11 +77,28 @@ export async function prepareModule(
   config: PoolConfig,
   options: PrepareOptions = {},
 ): Promise<PreparedModule> {
-  const input = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
-  if (!(input instanceof Uint8Array)) {
-    throw new CowpoolError('INVALID_ARGUMENT', 'prepare(bytes): bytes must be a Uint8Array, Buffer or ArrayBuffer');
+  // Any view is read as the bytes it covers (a DataView or a subarray at an
+  // offset too); anything else is a caller's mistake, not malformed wasm.
+  const given: unknown = bytes;
+  const input = given instanceof Uint8Array
+    ? given
+    : given instanceof ArrayBuffer
+      ? new Uint8Array(given)
+      : ArrayBuffer.isView(given)
+        ? new Uint8Array(given.buffer, given.byteOffset, given.byteLength)
+        : null;
+  if (input === null) {
+    throw new CowpoolError(
+      'INVALID_ARGUMENT',
+      `prepare(bytes): bytes must be a Uint8Array, Buffer, ArrayBuffer or other ArrayBuffer view holding a .wasm binary (got ${given === null ? 'null' : typeof given})`,
+    );
   }
   const name = options.name ?? 'module';
+  // The override goes through the same schema as the pool's config, so a bad
+  // value is reported with its field and fix.
+  const resetSettings: ResetSettings = options.reset === undefined
+    ? config.reset
+    : parseConfig({ ...config, reset: { ...config.reset, ...options.reset } }, `prepare(${name}) options`).reset;
   const strategy = config.strategy;
   const layout = prepareLayout(input, { exportInternals: strategy === 'reuse' });
 
@@ -114,5 +141,6 @@ export async function prepareModule(
     pooled ? shape : null,
     strategy,
     name,
+    resetSettings,
   );
 }

@@ -64,6 +64,13 @@ export class RawSlotLease {
 
   /** Gives the slot back; it is reset for its next tenant. A second call throws LEASE_RELEASED. */
   release(): void {
+    if (!(#slot in this)) {
+      // Only a copy gets here: postMessage copies public fields, never the lease.
+      throw new CowpoolError(
+        'WRONG_OWNER',
+        'release(): this is not a raw slot lease of this thread; a RawSlotLease cannot be sent to another thread (postMessage copies only its public fields). Release it in the thread that acquired it.',
+      );
+    }
     this.#active('release()');
     this.#slot = null;
     this.#giveBack();

@@ -4,8 +4,11 @@
  * adds (`__cowpool_global_<i>`, `__cowpool_table_<i>`).
  *
  * What it cannot rewind — a table that grew, state held by imports, effects
- * of the start function on memory — is why `reuse` is the weak-isolation
- * strategy; a grown table makes the pool drop the instance instead.
+ * of the start function on memory, passive data and element segments
+ * dropped by `data.drop` / `elem.drop` (they stay dropped for the next
+ * tenant) — is why `reuse` is the weak-isolation strategy. A grown table
+ * makes the pool drop the instance instead, and so does a tenant passing
+ * other import values (see InstancePool).
  */
 import type { LayoutInternals } from '../wasm/prepared-layout.js';
 

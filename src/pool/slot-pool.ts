@@ -178,7 +178,7 @@ export class SlotPool {
     c.active -= 1;
     c.released += 1;
     try {
-      slot.release(this.#reset);
+      slot.release(this.#reset, `raw:${key}`);
     } catch {
       // `unknown`: the next acquire reconfigures it from scratch.
       c.resetFailures += 1;

@@ -1,8 +1,46 @@
 /**
  * How a slot's memory is put back to "image then zeros" after a tenant.
- * The slot types call only these two functions; the mode logic lives here.
+ * The slot types call only the reset functions here; the mode logic lives here
+ * and in the reset-* files next to it.
+ *
+ *   settings.mode ──► auto? ──► per-module AutoResetPolicy picks ──┐
+ *        │ fixed                                                   ▼
+ *        └──► activeModeFor (fallback when a facility is missing) ─► native reset
+ *                                                                   │ stats
+ *   SlotResetState (per slot) ◄── trim / cap / tracking bookkeeping ◄┘
+ *   reset-statistics (per mode, per module) ◄───────────────────────┘
+ *
+ * Modes (see ResetModeName): madvise drops every private page; keep-resident
+ * copies the first keepResidentBytes back and drops the rest; restore-dirty
+ * copies back exactly the private pages (PAGEMAP_SCAN, or raw pagemap entries
+ * on older kernels); track-writes copies back exactly the pages written since
+ * the last reset (userfaultfd async write-protect); auto measures and picks
+ * per module. The resident private set of the copying modes is capped by
+ * maxResidentBytes and dropped every trimEvery resets.
  */
-import { addon, native, NativeResetMode, type NativeImage, type NativeRawSlot } from '../native/addon.js';
+import {
+  addon,
+  native,
+  NativeResetFlag,
+  NativeResetOutcome,
+  RESET_STAT,
+  type NativeImage,
+  type NativeRawSlot,
+  type NativeResetSupport,
+} from '../native/addon.js';
+import {
+  activeModeFor,
+  canCountPages,
+  nativeModeOf,
+  resetCapabilities,
+  restoreDirtyMode,
+  type ActiveResetMode,
+  type ResetCapabilities,
+  type ResetFeature,
+} from './reset-active-mode.js';
+import { AutoResetPolicy, type AutoObservation, type ResetCostModel } from './reset-auto-policy.js';
+import { SlotResetState, type ResetRecord } from './reset-slot-state.js';
+import { countModuleReset, countReset } from './reset-statistics.js';
 
 export type ResetModeName = 'madvise' | 'keep-resident' | 'restore-dirty' | 'track-writes' | 'auto';
 
@@ -10,59 +48,374 @@ export interface ResetSettings {
   mode: ResetModeName;
   /** keep-resident: bytes at the start of memory restored by copying instead of madvise. */
   keepResidentBytes: number;
-  /** restore-dirty: cap on private bytes kept resident before falling back to madvise. */
+  /** restore-dirty, track-writes (and auto): cap on private bytes kept resident before falling back to madvise. */
   maxResidentBytes: number;
-  /** restore-dirty: madvise the whole range every this many resets. */
+  /** Drop every private page every this many resets of a slot (0: never). */
   trimEvery: number;
+  /** Facilities to treat as unavailable (tests, or a kernel known to misbehave); COWPOOL_DISABLE does the same process-wide. */
+  disable?: readonly ResetFeature[];
 }
 
 export const DEFAULT_RESET: ResetSettings = {
-  mode: 'madvise',
+  mode: 'auto',
   keepResidentBytes: 1 << 20,
   maxResidentBytes: 16 << 20,
   trimEvery: 1000,
 };
 
-function nativeMode(mode: ResetModeName): number {
-  return mode === 'keep-resident' ? NativeResetMode.keepResident : NativeResetMode.madvise;
+/** Who is being reset, for per-slot bookkeeping and per-module choices. Both optional. */
+export interface ResetContext {
+  /**
+   * The module the slot serves (auto decides per key; statistics are kept
+   * per key). Default: the image's content hash and the range length.
+   */
+  key?: string;
+  /** The slot's own state. Default: one kept per range address. */
+  slot?: SlotResetState;
+}
+
+export { SlotResetState, type ResetRecord } from './reset-slot-state.js';
+export type { ActiveResetMode, ResetFeature } from './reset-active-mode.js';
+export {
+  countReset,
+  resetModuleStatistics,
+  resetStatistics,
+  type ModuleResetStatistics,
+  type ResetModeCounters,
+} from './reset-statistics.js';
+
+/** Settings for one module: the pool's settings with the module's own overrides on top. */
+export function resetSettingsFor(base: ResetSettings, override?: Partial<ResetSettings>): ResetSettings {
+  if (override === undefined) return base;
+  const merged: ResetSettings = { ...base };
+  for (const [k, v] of Object.entries(override) as [keyof ResetSettings, unknown][]) {
+    if (v !== undefined) (merged as unknown as Record<string, unknown>)[k] = v;
+  }
+  return merged;
+}
+
+export interface ResetSupportReport {
+  readonly native: NativeResetSupport;
+  readonly capabilities: ResetCapabilities;
+  /** The mode each fixed request runs as here. */
+  readonly modes: Readonly<Record<'madvise' | 'keep-resident' | 'restore-dirty' | 'track-writes', ActiveResetMode>>;
+  /** The modes auto chooses between here. */
+  readonly autoCandidates: readonly ActiveResetMode[];
+}
+
+/** What this process can do, with `settings.disable` applied. */
+export function resetSupport(settings: Pick<ResetSettings, 'disable'> = {}): ResetSupportReport {
+  const caps = capabilitiesFor(settings.disable);
+  return {
+    native: nativeSupport(),
+    capabilities: caps,
+    modes: {
+      madvise: 'madvise',
+      'keep-resident': 'keep-resident',
+      'restore-dirty': activeModeFor('restore-dirty', caps),
+      'track-writes': activeModeFor('track-writes', caps),
+    },
+    autoCandidates: autoCandidates(caps),
+  };
 }
 
 /** Resets a WebAssembly.Memory buffer whose first bytes map `image`. Returns bytes copied. */
-export function resetV8Memory(buffer: ArrayBuffer, image: NativeImage | null, settings: ResetSettings): number {
-  const copied = native(() => addon().resetMemory(buffer, image, nativeMode(settings.mode), settings.keepResidentBytes));
-  countReset(settings.mode, copied);
-  return copied;
+export function resetV8Memory(
+  buffer: ArrayBuffer,
+  image: NativeImage | null,
+  settings: ResetSettings,
+  context: ResetContext = {},
+): number {
+  const slot = context.slot ?? stateForAddress(native(() => addon().memoryAddress(buffer)));
+  const key = context.key ?? defaultKey(image, buffer.byteLength);
+  const { keepResidentBytes, maxResidentBytes } = settings;
+  return performReset(settings, key, slot, (mode, flags, stats) =>
+    addon().resetMemory(buffer, image, mode, keepResidentBytes, maxResidentBytes, flags, stats));
 }
 
 /** Resets a raw slot to its image, zeros, and `initialBytes`. Returns bytes copied. */
-export function resetRawSlot(slot: NativeRawSlot, initialBytes: number, settings: ResetSettings): number {
-  const copied = native(() => slot.reset(nativeMode(settings.mode), settings.keepResidentBytes, initialBytes));
-  countReset(settings.mode, copied);
+export function resetRawSlot(
+  slot: NativeRawSlot,
+  initialBytes: number,
+  settings: ResetSettings,
+  context: ResetContext = {},
+): number {
+  const state = context.slot ?? stateForAddress(slot.address);
+  const key = context.key ?? `raw:${slot.imageLength}`;
+  const { keepResidentBytes, maxResidentBytes } = settings;
+  return performReset(settings, key, state, (mode, flags, stats) =>
+    slot.reset(mode, keepResidentBytes, initialBytes, maxResidentBytes, flags, stats));
+}
+
+/** Bytes of a memory held in private pages: what the next reset has to deal with (diagnostic). */
+export function residentPrivateBytes(buffer: ArrayBuffer): number {
+  return native(() => addon().residentPrivateBytes(buffer));
+}
+
+/** The same for a raw slot's [base, base + size). */
+export function rawSlotResidentPrivateBytes(slot: NativeRawSlot): number {
+  return native(() => slot.residentPrivateBytes());
+}
+
+/** The auto policy of a module key, if auto has reset it (diagnostics and tests). */
+export function autoPolicyFor(key: string): AutoResetPolicy | undefined {
+  return policies.get(key);
+}
+
+// ---------------------------------------------------------------------------
+
+type NativeCall = (mode: number, flags: number, stats: Float64Array) => number;
+
+let supportCache: NativeResetSupport | undefined;
+const capabilityCache = new Map<string, ResetCapabilities>();
+const policies = new Map<string, AutoResetPolicy>();
+let costModel: ResetCostModel | undefined;
+// Reused for every reset on this thread: the native call fills it synchronously.
+const stats = new Float64Array(RESET_STAT.length);
+
+function nativeSupport(): NativeResetSupport {
+  supportCache ??= native(() => addon().resetSupport());
+  return supportCache;
+}
+
+function capabilitiesFor(disable: readonly ResetFeature[] | undefined): ResetCapabilities {
+  const key = disable === undefined ? '' : [...disable].sort().join(',');
+  let caps = capabilityCache.get(key);
+  if (caps === undefined) {
+    caps = resetCapabilities(nativeSupport(), disable);
+    capabilityCache.set(key, caps);
+  }
+  return caps;
+}
+
+function autoCandidates(caps: ResetCapabilities): ActiveResetMode[] {
+  const out: ActiveResetMode[] = ['madvise'];
+  const restore = restoreDirtyMode(caps);
+  if (restore !== 'madvise') out.push(restore);
+  if (caps.trackWrites) out.push('track-writes');
+  return out;
+}
+
+/** Prices used when calibration fails: this project's measurements on a virtual machine (DESIGN.md). */
+const FALLBACK_MODEL: ResetCostModel = { cowFaultUs: 2, wpFaultUs: 0.8, copyPageUs: 0.15 };
+
+function modelForThisMachine(caps: ResetCapabilities): ResetCostModel {
+  if (costModel === undefined) {
+    try {
+      const c = native(() => addon().calibrateReset());
+      costModel = {
+        cowFaultUs: c.cowFaultNs / 1000,
+        wpFaultUs: c.wpFaultNs === null ? null : c.wpFaultNs / 1000,
+        copyPageUs: c.copyPageNs / 1000,
+      };
+    } catch {
+      // A measurement must not fail a reset: use typical prices for this
+      // policy and measure again when the next module needs a policy.
+      return { ...FALLBACK_MODEL, wpFaultUs: caps.trackWrites ? FALLBACK_MODEL.wpFaultUs : null };
+    }
+  }
+  return costModel;
+}
+
+function policyFor(key: string, caps: ResetCapabilities): AutoResetPolicy {
+  let policy = policies.get(key);
+  if (policy === undefined) {
+    const candidates = canCountPages(caps) ? autoCandidates(caps) : ['madvise' as const];
+    policy = new AutoResetPolicy(
+      candidates,
+      candidates.length > 1 ? modelForThisMachine(caps) : { cowFaultUs: 0, wpFaultUs: null, copyPageUs: 0 },
+    );
+    policies.set(key, policy);
+  }
+  return policy;
+}
+
+function defaultKey(image: NativeImage | null, length: number): string {
+  return `${image === null ? 'zero' : image.hash}:${length}`;
+}
+
+/** Per-address slot states for callers that pass none. Bounded: the oldest go first. */
+const byAddress = new Map<bigint, SlotResetState>();
+const MAX_ADDRESS_STATES = 4096;
+
+function stateForAddress(address: bigint): SlotResetState {
+  let s = byAddress.get(address);
+  if (s === undefined) {
+    s = new SlotResetState();
+    // Unknown history: the first reset is not a fair sample and tracking must re-check.
+    s.remapped();
+    if (byAddress.size >= MAX_ADDRESS_STATES) {
+      const oldest = byAddress.keys().next();
+      if (oldest.done !== true) byAddress.delete(oldest.value);
+    }
+    byAddress.set(address, s);
+  }
+  return s;
+}
+
+interface NativeStats {
+  copied: number;
+  bytesDiscarded: number;
+  pagesScanned: number;
+  dirtyPages: number;
+  /** Private pages resident after the reset, null when the native call did not count. */
+  kept: number | null;
+  outcome: number;
+}
+
+function runNative(call: NativeCall, mode: number, flags: number): NativeStats {
+  const copied = native(() => call(mode, flags, stats));
+  const keptRaw = stats[RESET_STAT.privatePagesKept] ?? -1;
+  return {
+    copied,
+    bytesDiscarded: stats[RESET_STAT.bytesDiscarded] ?? 0,
+    pagesScanned: stats[RESET_STAT.pagesScanned] ?? 0,
+    dirtyPages: stats[RESET_STAT.dirtyPages] ?? 0,
+    kept: keptRaw >= 0 ? keptRaw : null,
+    outcome: stats[RESET_STAT.outcome] ?? 0,
+  };
+}
+
+function performReset(settings: ResetSettings, key: string, slot: SlotResetState, call: NativeCall): number {
+  const caps = capabilitiesFor(settings.disable);
+  const policy = settings.mode === 'auto' ? policyFor(key, caps) : null;
+  let mode: ActiveResetMode = policy !== null ? policy.mode : activeModeFor(settings.mode as Exclude<ResetModeName, 'auto'>, caps);
+  // A slot whose range could not be registered runs the next mode down.
+  if (mode === 'track-writes' && slot.trackingFailed) mode = restoreDirtyMode(caps);
+
+  const pageSize = addon().pageSize;
+  let flags = 0;
+  if (mode !== 'madvise' && settings.trimEvery > 0 && slot.resetsSinceDiscard + 1 >= settings.trimEvery) {
+    flags |= NativeResetFlag.trim;
+  }
+  // A slot leaving track-writes (or remapped, so its history is unknown)
+  // drops its registration: markers left behind slow every later scan.
+  if (mode !== 'track-writes' && caps.trackWrites && (slot.lastMode === 'track-writes' || slot.lastMode === null)) {
+    flags |= NativeResetFlag.untrack;
+  }
+  const counting = policy !== null && policy.wantsCounts;
+  if (counting && mode === 'madvise' && canCountPages(caps)) flags |= NativeResetFlag.count;
+  if (mode === 'track-writes' && (counting || slot.privateUpperBound * pageSize > settings.maxResidentBytes)) {
+    flags |= NativeResetFlag.checkCap;
+  }
+
+  const keptBefore = slot.keptPrivatePages;
+  const warmup = slot.lastMode !== mode;
+  const nativeMode = nativeModeOf(mode);
+  const t0 = performance.now();
+  let r: NativeStats;
+  try {
+    r = runNative(call, nativeMode, flags);
+    // track-writes without a count only knows an upper bound on the private
+    // pages: what was there plus what this tenant wrote. When that bound
+    // passes the cap, count now (nothing was written since the restore, so
+    // the second pass only scans) and discard if the cap is really passed.
+    if (
+      mode === 'track-writes'
+      && r.kept === null
+      && (slot.privateUpperBound + r.dirtyPages) * pageSize > settings.maxResidentBytes
+    ) {
+      const check = runNative(call, nativeMode, NativeResetFlag.checkCap);
+      r = {
+        copied: r.copied + check.copied,
+        bytesDiscarded: r.bytesDiscarded + check.bytesDiscarded,
+        pagesScanned: r.pagesScanned + check.pagesScanned,
+        dirtyPages: r.dirtyPages,
+        kept: check.kept,
+        outcome: r.outcome | check.outcome,
+      };
+    }
+  } catch (e) {
+    slot.failed();
+    throw e;
+  }
+  const micros = (performance.now() - t0) * 1000;
+  const { copied, outcome, dirtyPages, kept } = r;
+  const discardedAll = mode === 'madvise'
+    || (outcome & (NativeResetOutcome.trimmed | NativeResetOutcome.overCap | NativeResetOutcome.rearmed | NativeResetOutcome.trackingFailed)) !== 0;
+  const record: ResetRecord = {
+    requested: settings.mode,
+    mode,
+    micros,
+    bytesCopied: copied,
+    bytesDiscarded: r.bytesDiscarded,
+    pagesScanned: r.pagesScanned,
+    dirtyPages,
+    privatePagesKept: kept,
+    trimmed: (outcome & NativeResetOutcome.trimmed) !== 0,
+    overCap: (outcome & NativeResetOutcome.overCap) !== 0,
+    rearmed: (outcome & NativeResetOutcome.rearmed) !== 0,
+  };
+
+  if (policy !== null) {
+    const privateLimit = Math.min(stats[RESET_STAT.rangePages] ?? 0, Math.floor(settings.maxResidentBytes / pageSize));
+    policy.observe(observation(mode, flags, micros, r, keptBefore, copied / pageSize, privateLimit, warmup));
+  }
+
+  slot.resetsSinceDiscard = discardedAll ? 0 : slot.resetsSinceDiscard + 1;
+  if (kept !== null) {
+    slot.keptPrivatePages = kept;
+    slot.privateUpperBound = kept;
+  } else {
+    // track-writes without a count: what was private stays private and every
+    // written page joined it, so the bound grows by the written pages.
+    slot.keptPrivatePages = null;
+    slot.privateUpperBound += dirtyPages;
+  }
+  if ((outcome & NativeResetOutcome.trackingFailed) !== 0) slot.trackingFailed = true;
+  slot.lastMode = mode;
+  slot.last = record;
+
+  countReset(mode, copied, record);
+  countModuleReset(key, record, policy);
   return copied;
 }
 
-/** Process-wide reset counters, per active mode (the pool puts them in stats()). */
-export interface ResetModeCounters {
-  resets: number;
-  bytesCopied: number;
-}
-
-const counters = new Map<string, ResetModeCounters>();
-
-/** Records one reset done in `mode` (called by the reset functions above). */
-export function countReset(mode: string, bytesCopied: number): void {
-  let c = counters.get(mode);
-  if (c === undefined) {
-    c = { resets: 0, bytesCopied: 0 };
-    counters.set(mode, c);
+/**
+ * Turns one reset's numbers into what the previous tenant's faults cost (see
+ * reset-auto-policy.ts). Builds the whole object in one literal: it runs on
+ * every auto reset, and spreading a partial one cost more than the rest of
+ * the bookkeeping together (measured: 1.8 µs).
+ */
+function observation(
+  mode: ActiveResetMode,
+  flags: number,
+  micros: number,
+  r: NativeStats,
+  keptBefore: number | null,
+  copiedPages: number,
+  privateLimit: number,
+  warmup: boolean,
+): AutoObservation {
+  const { dirtyPages, kept: keptAfter, outcome } = r;
+  // A reset that dropped everything leaves nothing to compare the next one with;
+  // restore-dirty's over-cap drop still counted the private pages it found.
+  const dropMask = NativeResetOutcome.trimmed | NativeResetOutcome.rearmed | NativeResetOutcome.trackingFailed
+    | (mode === 'track-writes' ? NativeResetOutcome.overCap : 0);
+  const wholeDrop = (outcome & dropMask) !== 0;
+  let cowFaults: number | null = null;
+  let wpFaults: number | null = null;
+  let writtenPages: number | null = null;
+  if (mode === 'madvise' && (flags & NativeResetFlag.count) !== 0 && keptBefore !== null) {
+    // Everything private now was written by the tenant after the previous
+    // reset dropped it (or kept keptBefore of it): each such write faulted.
+    cowFaults = Math.max(0, dirtyPages - keptBefore);
+    wpFaults = 0;
+    writtenPages = cowFaults;
+  } else if ((mode === 'restore-dirty' || mode === 'restore-dirty-pread') && !wholeDrop && keptBefore !== null) {
+    // Pages private now but not kept by the last reset became private
+    // during this tenant: a copy-on-write fault each. Pages kept cost none.
+    cowFaults = Math.max(0, dirtyPages - keptBefore);
+    wpFaults = 0;
+  } else if (mode === 'track-writes' && !wholeDrop) {
+    writtenPages = dirtyPages;
+    if (keptBefore !== null && keptAfter !== null) {
+      // Of the written pages, those that were not private before took a
+      // copy-on-write fault; the others a write-protect fault.
+      const fresh = Math.min(dirtyPages, Math.max(0, keptAfter - keptBefore));
+      cowFaults = fresh;
+      wpFaults = dirtyPages - fresh;
+    }
   }
-  c.resets += 1;
-  c.bytesCopied += bytesCopied;
-}
-
-/** A copy of the counters, keyed by mode name. */
-export function resetStatistics(): Record<string, ResetModeCounters> {
-  const out: Record<string, ResetModeCounters> = {};
-  for (const [mode, c] of counters) out[mode] = { ...c };
-  return out;
+  return { mode, micros, cowFaults, wpFaults, writtenPages, copiedPages, privatePages: keptAfter, privateLimit, warmup };
 }

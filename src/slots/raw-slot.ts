@@ -16,7 +16,7 @@
  */
 import { CowpoolError } from '../errors.js';
 import { addon, native, type NativeImage, type NativeRawSlot } from '../native/addon.js';
-import { resetRawSlot, type ResetSettings } from './memory-reset.js';
+import { resetRawSlot, SlotResetState, type ResetSettings } from './memory-reset.js';
 import type { SlotState } from './slot-state.js';
 
 export class RawSlot {
@@ -25,6 +25,8 @@ export class RawSlot {
   image: NativeImage | null = null;
   initialBytes = 0;
   lastResetCopied = 0;
+  /** Reset bookkeeping (trim counter, resident pages, tracking); `resetState.last` reports the last reset. */
+  readonly resetState = new SlotResetState();
 
   constructor(
     readonly id: number,
@@ -37,6 +39,14 @@ export class RawSlot {
     if (this.state === 'leased' || this.state === 'dirty') {
       throw new CowpoolError('SLOT_STATE', `raw slot ${this.id} is ${this.state}; only a clean, unknown or cold slot can be acquired`);
     }
+    if (this.state === 'unknown' && this.native !== null) {
+      // A failed system call can leave pages that configure and reset never
+      // reach again (a failed image map is patched with anonymous zero pages,
+      // which truncating the slot file does not clear, so a later tenant's
+      // writes there would survive into the next): the full reset of a raw
+      // slot is a new reservation.
+      this.destroy();
+    }
     if (this.native === null) {
       this.native = native(() => new (addon().RawSlot)(this.maxBytes, this.guardBytes));
       this.image = null;
@@ -47,6 +57,7 @@ export class RawSlot {
       try {
         // configure is the full reset: old image unmapped, file truncated to
         // zero and regrown, new image mapped.
+        this.resetState.remapped();
         native(() => slot.configure(image, initialBytes));
       } catch (e) {
         this.state = 'unknown';
@@ -61,14 +72,17 @@ export class RawSlot {
   }
 
   /** Entry: leased. Exit: clean, or unknown when the reset failed (rethrows). */
-  release(settings: ResetSettings): void {
+  release(settings: ResetSettings, moduleKey?: string): void {
     if (this.state !== 'leased' || this.native === null) {
       throw new CowpoolError('SLOT_STATE', `raw slot ${this.id} is ${this.state}; only a leased slot can be released`);
     }
     const slot = this.native;
     this.state = 'dirty';
     try {
-      this.lastResetCopied = resetRawSlot(slot, this.initialBytes, settings);
+      this.lastResetCopied = resetRawSlot(slot, this.initialBytes, settings, {
+        slot: this.resetState,
+        ...(moduleKey === undefined ? {} : { key: moduleKey }),
+      });
     } catch (e) {
       this.state = 'unknown';
       throw e;

@@ -17,7 +17,7 @@
  */
 import { CowpoolError } from '../errors.js';
 import { addon, native, type NativeImage } from '../native/addon.js';
-import { resetV8Memory, type ResetSettings } from './memory-reset.js';
+import { resetV8Memory, SlotResetState, type ResetSettings } from './memory-reset.js';
 import { sameShape, shapeBytes, type MemoryShape } from './memory-shape.js';
 import type { SlotState } from './slot-state.js';
 
@@ -40,6 +40,8 @@ export class V8Slot {
   mappedLength = 0;
   /** Bytes restored by copying during the last reset (stats). */
   lastResetCopied = 0;
+  /** Reset bookkeeping (trim counter, resident pages, tracking); `resetState.last` reports the last reset. */
+  readonly resetState = new SlotResetState();
 
   constructor(readonly id: number) {}
 
@@ -52,12 +54,20 @@ export class V8Slot {
     if (this.state === 'leased' || this.state === 'dirty') {
       throw new CowpoolError('SLOT_STATE', `slot ${this.id} is ${this.state}; only a clean, unknown or cold slot can be acquired`);
     }
+    if (this.state === 'unknown' && this.memory !== null) {
+      try {
+        this.fullReset(this.memory);
+      } catch {
+        // DESIGN invariant 4: a slot whose full reset fails is retired; the
+        // replacement below is a brand-new (all-zero) memory.
+        this.retire();
+      }
+    }
     if (this.memory === null || !sameShape(this.shape, shape) || this.fill !== fill) {
       this.replaceMemory(shape, fill);
     }
     const memory = this.memory as WebAssembly.Memory;
     try {
-      if (this.state === 'unknown') this.fullReset(memory);
       if (fill === 'map') {
         if (this.mappedImage !== image.native) this.map(memory, image.native);
       } else if (image.bytes.length > 0) {
@@ -75,7 +85,7 @@ export class V8Slot {
    * Takes the slot back from its tenant and resets it. Entry: leased.
    * Exit: clean, retired (the memory grew) or unknown (reset failed; rethrows).
    */
-  release(settings: ResetSettings): void {
+  release(settings: ResetSettings, moduleKey?: string): void {
     if (this.state !== 'leased') {
       throw new CowpoolError('SLOT_STATE', `slot ${this.id} is ${this.state}; only a leased slot can be released`);
     }
@@ -86,8 +96,14 @@ export class V8Slot {
     }
     this.state = 'dirty';
     try {
-      if (this.fill === 'map') {
-        this.lastResetCopied = resetV8Memory(memory.buffer, this.mappedImage, settings);
+      if (memory.buffer.byteLength === 0) {
+        // A 0-page memory has no page to reset (and the addon refuses an empty range).
+        this.lastResetCopied = 0;
+      } else if (this.fill === 'map') {
+        this.lastResetCopied = resetV8Memory(memory.buffer, this.mappedImage, settings, {
+          slot: this.resetState,
+          ...(moduleKey === undefined ? {} : { key: moduleKey }),
+        });
       } else {
         new Uint8Array(memory.buffer).fill(0);
         this.lastResetCopied = memory.buffer.byteLength;
@@ -99,7 +115,11 @@ export class V8Slot {
     this.state = 'clean';
   }
 
-  /** Drops the memory (V8 frees it when unreachable). Any state but leased. */
+  /**
+   * Drops the memory (V8 frees it when unreachable). Any state; a leased slot
+   * only once its tenant is gone (lease reclaimed by GC, or given back to a
+   * closed pool), since the tenant may still hold the memory.
+   */
   retire(): void {
     this.memory = null;
     this.shape = null;
@@ -116,6 +136,7 @@ export class V8Slot {
     this.fill = fill;
     this.mappedImage = null;
     this.mappedLength = 0;
+    this.resetState.remapped();
     // A brand-new memory is all zeros: nothing to reset.
     this.state = 'clean';
   }
@@ -125,6 +146,9 @@ export class V8Slot {
     // Until the call returns we do not know what is mapped where.
     this.mappedImage = null;
     this.mappedLength = previous;
+    // New mappings: pages counted before are gone and write tracking must be
+    // registered again (the next track-writes reset does it).
+    this.resetState.remapped();
     native(() => addon().mapImage(memory.buffer, image, previous));
     this.mappedImage = image;
     this.mappedLength = image === null ? 0 : image.byteLength;
@@ -137,7 +161,8 @@ export class V8Slot {
       this.retire();
       throw new CowpoolError('SLOT_STATE', `slot ${this.id} grew while in an unknown state; it was retired`);
     }
-    if (this.fill === 'map') {
+    if (this.fill === 'map' && length > 0) {
+      this.resetState.remapped();
       native(() => addon().mapImage(memory.buffer, null, length));
     } else {
       new Uint8Array(memory.buffer).fill(0);

@@ -1,0 +1,26 @@
+#!/usr/bin/env node
+// Prints what each reset mode costs per tenant cycle, as ratios to madvise.
+// Build first: npx tsc -p tsconfig.build.json
+// Usage: node scripts/reset-modes.mjs [--cycles N] [--warmup N] [--image-kib N]
+//          [--pages 1,16,64,256] [--modes madvise,restore-dirty,...] [--json]
+import { formatResetModes, measureResetModes } from '../dist/bench/reset-modes.js';
+
+const args = process.argv.slice(2);
+const value = (name) => {
+  const i = args.indexOf(name);
+  return i >= 0 && args[i + 1] !== undefined ? Number(args[i + 1]) : undefined;
+};
+const list = (name) => {
+  const i = args.indexOf(name);
+  return i >= 0 && args[i + 1] !== undefined ? args[i + 1].split(',') : undefined;
+};
+const imageKib = value('--image-kib');
+const result = measureResetModes({
+  cycles: value('--cycles'),
+  warmupCycles: value('--warmup'),
+  imageBytes: imageKib === undefined ? undefined : imageKib * 1024,
+  pagesPerTenant: list('--pages')?.map(Number),
+  modes: list('--modes'),
+});
+console.log(formatResetModes(result));
+if (args.includes('--json')) console.log(JSON.stringify(result, null, 2));

@@ -1,0 +1,397 @@
+/**
+ * The `auto` reset mode's choice for one module: which reset costs the
+ * least per tenant, counting what the reset itself takes *and* the faults the
+ * next tenant pays for pages the reset threw away or write-protected.
+ *
+ *   trial ──(each candidate: trialSamples measured resets)──► settled(mode)
+ *     ▲                                                          │
+ *     └──── every reprobeEvery resets, or when the settled ──────┘
+ *           mode turns out dearer than madvise would have been
+ *
+ * Cost of one reset in mode m (µs):
+ *   reset time + cowFaults × cowFaultUs + wpFaults × wpFaultUs
+ * where the fault counts come from the page scans (see memory-reset.ts):
+ *   madvise:        every page the tenant wrote took a copy-on-write fault
+ *   restore-dirty:  only pages that became private since the last reset did
+ *   track-writes:   new private pages took a CoW fault, the rest a (cheaper)
+ *                   write-protect fault
+ * and the per-fault and per-page-copy prices are measured on this machine
+ * once (calibrateReset).
+ *
+ * Trial: madvise first, then each other candidate; the median cost of each
+ * decides. madvise is the baseline: another mode is chosen only when its
+ * estimate is below madvise's by more than `margin` and `noiseUs`, so `auto`
+ * never does worse than madvise by more than noise. restore-dirty's set of
+ * private pages only grows while tenants touch new pages; when it is still
+ * growing at the end of the trial, restore-dirty is priced at the size it
+ * will reach (the range, or the cap), not at the size it had.
+ *
+ * Settled: each reset is priced from its counts (pages copied, fresh faults,
+ * write-protect faults) with the trial's fixed overhead, and compared with
+ * what madvise would have cost for the same tenant. Counts do not change
+ * when the machine gets busier, so a load spike cannot flip the choice; a
+ * workload that changes does, once most of the last GUARD_WINDOW resets lose.
+ *
+ * Pure: no clock, no system calls; memory-reset.ts feeds it observations.
+ *
+ * Invariant: `candidates` starts with 'madvise' and holds no duplicates.
+ * Invariant: in `trial`, `trialIndex` < candidates.length and `mode` is candidates[trialIndex].
+ * Invariant: in `settled`, `mode` is one of `candidates`.
+ * Invariant: `trial` and `madviseTimes` hold observations made during the current trial only.
+ * Invariant: `trialResets` ≤ STALL_FACTOR × trialSamples (a candidate that cannot be measured is skipped).
+ * Invariant: `estimates`, `fixedUs`, `writtenPerTenant` and `trackFreshShare`
+ *            describe the last completed trial (or hold their initial values before the first).
+ * Invariant: in `settled` with more than one candidate, `nextTrialAt` > the
+ *            reset count at which the policy settled.
+ * Invariant: `losses[0..lossFill)` holds one flag (1 = lost) per priced reset
+ *            since the last settle, the last GUARD_WINDOW at most, oldest at
+ *            `lossNext` once full; `lossCount` is their sum.
+ * Invariant: in `settled`, `settledFixedUs` and `madviseFixedUs` are
+ *            fixedUs[mode] (NaN when not measured) and fixedUs.madvise (0 when not measured).
+ */
+import type { ActiveResetMode } from './reset-active-mode.js';
+
+export interface ResetCostModel {
+  /** µs per copy-on-write fault (also zero-fill faults: about the same price). */
+  readonly cowFaultUs: number;
+  /** µs per async write-protect fault; null when write tracking is unavailable. */
+  readonly wpFaultUs: number | null;
+  /** µs to copy one page back. */
+  readonly copyPageUs: number;
+}
+
+export interface AutoPolicyOptions {
+  /** Valid observations per candidate in a trial. */
+  readonly trialSamples: number;
+  /** Resets of the module between the end of one trial and the next. */
+  readonly reprobeEvery: number;
+  /** Relative advantage over madvise a mode needs to be chosen (0.1 = 10 %). */
+  readonly margin: number;
+  /** Absolute advantage (µs) it needs on top: differences below it are noise. */
+  readonly noiseUs: number;
+}
+
+export const DEFAULT_AUTO_OPTIONS: AutoPolicyOptions = {
+  trialSamples: 12,
+  reprobeEvery: 4096,
+  margin: 0.1,
+  noiseUs: 0.5,
+};
+
+/** One reset, as memory-reset.ts saw it. */
+export interface AutoObservation {
+  readonly mode: ActiveResetMode;
+  /** Wall time of the reset call. */
+  readonly micros: number;
+  /** Copy-on-write faults the previous tenant took because of the reset before; null when unknown. */
+  readonly cowFaults: number | null;
+  /** Write-protect faults it took; null when unknown. */
+  readonly wpFaults: number | null;
+  /** Pages the previous tenant wrote, when known exactly (madvise with counting, track-writes). */
+  readonly writtenPages: number | null;
+  /** Pages this reset copied back. */
+  readonly copiedPages: number;
+  /** Private pages left resident after this reset; null when not counted. */
+  readonly privatePages: number | null;
+  /** Most private pages the slot can hold: its pages, or fewer under maxResidentBytes. */
+  readonly privateLimit: number;
+  /** The slot's previous reset used another mode, so this one is not representative. */
+  readonly warmup: boolean;
+}
+
+export interface AutoReport {
+  readonly phase: 'trial' | 'settled';
+  readonly mode: ActiveResetMode;
+  readonly candidates: readonly ActiveResetMode[];
+  /** Estimated cost per reset (µs) of each candidate at the last completed trial; null if not measured. */
+  readonly estimatesUs: Readonly<Partial<Record<ActiveResetMode, number | null>>>;
+  /** Why the current mode was chosen, for people. */
+  readonly reason: string;
+  readonly resets: number;
+  readonly trials: number;
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
+}
+
+/**
+ * Resets the guard looks back over: it leaves a settled mode when most of the
+ * last GUARD_WINDOW resets cost more than madvise would have for the same
+ * tenant, so one odd tenant never decides, and a changed workload does within
+ * about half a window.
+ */
+const GUARD_WINDOW = 15;
+/** A trial candidate gets at most this many times trialSamples resets to collect its samples. */
+const STALL_FACTOR = 4;
+/** Fresh (newly private) pages per reset at the end of a trial above which the private set counts as still growing. */
+const GROWING_PAGES = 0.5;
+
+interface TrialSample {
+  readonly cost: number;
+  /** Reset time beyond copying pages: scans, system calls, bookkeeping. */
+  readonly fixedUs: number;
+  readonly cowFaults: number;
+  readonly written: number | null;
+  readonly privatePages: number | null;
+  readonly privateLimit: number;
+}
+
+export class AutoResetPolicy {
+  phase: 'trial' | 'settled' = 'trial';
+  mode: ActiveResetMode;
+  trialIndex = 0;
+  resets = 0;
+  trials = 0;
+  reason = 'measuring';
+  readonly candidates: readonly ActiveResetMode[];
+  readonly options: AutoPolicyOptions;
+  private trial = new Map<ActiveResetMode, TrialSample[]>();
+  /** Times of the madvise trial's uncounted resets. */
+  private madviseTimes: number[] = [];
+  private trialResets = 0;
+  private estimates: Partial<Record<ActiveResetMode, number | null>> = {};
+  /** Median fixed overhead per reset of each mode in the last trial. */
+  private fixedUs: Partial<Record<ActiveResetMode, number>> = {};
+  /** Median pages written per tenant in the last trial's madvise phase. */
+  private writtenPerTenant = 0;
+  /** Share of a track-writes reset's written pages that were fresh (CoW-faulted); 1, the dearest, until measured. */
+  private trackFreshShare = 1;
+  private nextTrialAt = 0;
+  private readonly losses = new Uint8Array(GUARD_WINDOW);
+  private lossFill = 0;
+  private lossNext = 0;
+  private lossCount = 0;
+  private settledFixedUs = Number.NaN;
+  private madviseFixedUs = Number.NaN;
+
+  constructor(
+    candidates: readonly ActiveResetMode[],
+    readonly model: ResetCostModel,
+    options: Partial<AutoPolicyOptions> = {},
+  ) {
+    const unique = [...new Set(candidates)].filter((m) => m !== 'madvise');
+    // Track-writes cannot be priced without a write-protect fault cost.
+    this.candidates = ['madvise', ...unique.filter((m) => m !== 'track-writes' || model.wpFaultUs !== null)];
+    this.options = { ...DEFAULT_AUTO_OPTIONS, ...options };
+    this.mode = 'madvise';
+    if (this.candidates.length === 1) this.settle('madvise', 'madvise is the only reset available here');
+  }
+
+  /**
+   * True when the next reset should count pages exactly (it costs a scan).
+   * During madvise's trial only every other reset counts, and madvise's time
+   * is taken from the others, so the scan is not charged to madvise.
+   */
+  get wantsCounts(): boolean {
+    if (this.phase !== 'trial') return false;
+    return this.mode !== 'madvise' || this.trialResets % 2 === 1;
+  }
+
+  /** The price of one observation as measured (time plus faults), or null when its faults are unknown. */
+  cost(o: AutoObservation): number | null {
+    if (o.cowFaults === null || o.wpFaults === null) return null;
+    return o.micros + this.faultsUs(o.cowFaults, o.wpFaults);
+  }
+
+  observe(o: AutoObservation): void {
+    this.resets += 1;
+    if (this.phase === 'trial') this.observeTrial(o);
+    else this.observeSettled(o);
+  }
+
+  report(): AutoReport {
+    return {
+      phase: this.phase,
+      mode: this.mode,
+      candidates: this.candidates,
+      estimatesUs: { ...this.estimates },
+      reason: this.reason,
+      resets: this.resets,
+      trials: this.trials,
+    };
+  }
+
+  private faultsUs(cow: number, wp: number): number {
+    return cow * this.model.cowFaultUs + wp * (this.model.wpFaultUs ?? this.model.cowFaultUs);
+  }
+
+  private observeTrial(o: AutoObservation): void {
+    this.trialResets += 1;
+    // Slots that cannot run the candidate (their tracking failed, say) report
+    // another mode; do not wait for them forever.
+    if (this.trialResets > STALL_FACTOR * this.options.trialSamples) {
+      this.advanceTrial();
+      return;
+    }
+    if (o.mode !== this.mode || o.warmup) return;
+    if (o.mode === 'madvise' && o.cowFaults === null) {
+      // An uncounted madvise reset: its time is madvise's own.
+      this.madviseTimes.push(o.micros);
+      if (this.madviseTimes.length >= this.options.trialSamples && (this.trial.get('madvise')?.length ?? 0) >= this.options.trialSamples) {
+        this.advanceTrial();
+      }
+      return;
+    }
+    const cost = this.cost(o);
+    if (cost === null) return;
+    const list = this.trial.get(o.mode) ?? [];
+    list.push({
+      cost,
+      fixedUs: Math.max(0, o.micros - o.copiedPages * this.model.copyPageUs),
+      cowFaults: o.cowFaults ?? 0,
+      written: o.writtenPages,
+      privatePages: o.privatePages,
+      privateLimit: o.privateLimit,
+    });
+    this.trial.set(o.mode, list);
+    const enough = list.length >= this.options.trialSamples
+      && (o.mode !== 'madvise' || this.madviseTimes.length >= this.options.trialSamples);
+    // A candidate already far dearer than madvise need not finish its trial:
+    // every further sample would only cost the tenants more.
+    const madvise = this.trial.get('madvise');
+    const hopeless = o.mode !== 'madvise'
+      && madvise !== undefined
+      && list.length >= 4
+      && median(list.map((s) => s.cost)) > 2 * median(madvise.map((s) => s.cost)) + this.options.noiseUs;
+    if (enough || hopeless) this.advanceTrial();
+  }
+
+  private advanceTrial(): void {
+    this.trialIndex += 1;
+    this.trialResets = 0;
+    const next = this.candidates[this.trialIndex];
+    if (next !== undefined) {
+      this.mode = next;
+      return;
+    }
+    this.decide();
+  }
+
+  /** The trial's estimate for `mode`, at the private-set size restore-dirty will settle at. */
+  private estimate(mode: ActiveResetMode, samples: readonly TrialSample[]): number {
+    if (mode === 'madvise') {
+      const time = this.madviseTimes.length > 0 ? median(this.madviseTimes) : median(samples.map((s) => s.fixedUs));
+      return time + median(samples.map((s) => s.cowFaults)) * this.model.cowFaultUs;
+    }
+    const measured = median(samples.map((s) => s.cost));
+    if (mode !== 'restore-dirty' && mode !== 'restore-dirty-pread') return measured;
+    const late = samples.slice(Math.floor(samples.length / 2));
+    const growing = median(late.map((s) => s.cowFaults)) >= GROWING_PAGES;
+    const last = samples[samples.length - 1];
+    if (!growing || last === undefined) return measured;
+    // Tenants keep touching new pages: every one of them stays private and is
+    // copied on every reset from then on, until the set fills the slot or the
+    // cap discards it. Price it full.
+    return median(late.map((s) => s.fixedUs)) + last.privateLimit * this.model.copyPageUs;
+  }
+
+  private decide(): void {
+    this.trials += 1;
+    this.estimates = {};
+    this.fixedUs = {};
+    for (const m of this.candidates) {
+      const list = this.trial.get(m);
+      if (list === undefined || list.length === 0) {
+        this.estimates[m] = null;
+        continue;
+      }
+      this.estimates[m] = this.estimate(m, list);
+      this.fixedUs[m] = m === 'madvise' && this.madviseTimes.length > 0 ? median(this.madviseTimes) : median(list.map((s) => s.fixedUs));
+    }
+    const madviseSamples = this.trial.get('madvise') ?? [];
+    this.writtenPerTenant = madviseSamples.length > 0 ? median(madviseSamples.map((s) => s.written ?? s.cowFaults)) : 0;
+    const track = (this.trial.get('track-writes') ?? []).filter((s) => s.written !== null && s.written > 0);
+    this.trackFreshShare = track.length > 0 ? median(track.map((s) => s.cowFaults / (s.written ?? 1))) : 1;
+
+    const base = this.estimates.madvise ?? null;
+    let best: ActiveResetMode = 'madvise';
+    let bestCost = base ?? Number.POSITIVE_INFINITY;
+    if (base !== null) {
+      const threshold = base * (1 - this.options.margin) - this.options.noiseUs;
+      for (const m of this.candidates) {
+        const est = this.estimates[m];
+        if (m === 'madvise' || est === null || est === undefined) continue;
+        if (est < threshold && est < bestCost) {
+          best = m;
+          bestCost = est;
+        }
+      }
+    }
+    const fmt = (n: number | null | undefined): string => (n === null || n === undefined ? 'n/a' : `${n.toFixed(1)} µs`);
+    this.settle(
+      best,
+      best === 'madvise'
+        ? `no mode beat madvise (${fmt(base)}/reset) by more than ${Math.round(this.options.margin * 100)} % + ${this.options.noiseUs} µs`
+        : `${best} costs ${fmt(bestCost)}/reset against ${fmt(base)} for madvise`,
+    );
+  }
+
+  private settle(mode: ActiveResetMode, reason: string): void {
+    this.phase = 'settled';
+    this.mode = mode;
+    this.reason = reason;
+    this.nextTrialAt = this.resets + this.options.reprobeEvery;
+    this.losses.fill(0);
+    this.lossFill = 0;
+    this.lossNext = 0;
+    this.lossCount = 0;
+    this.settledFixedUs = this.fixedUs[mode] ?? Number.NaN;
+    this.madviseFixedUs = this.fixedUs.madvise ?? 0;
+  }
+
+  private startTrial(): void {
+    this.phase = 'trial';
+    this.trialIndex = 0;
+    this.mode = 'madvise';
+    this.reason = 'measuring';
+    this.trial = new Map();
+    this.madviseTimes = [];
+    this.trialResets = 0;
+  }
+
+  /**
+   * A settled reset priced from its counts: the trial's fixed overhead, the
+   * pages it copied, the faults its tenant took (for track-writes resets that
+   * did not count private pages, the trial's share of fresh pages). Null
+   * when the counts are not enough.
+   */
+  private countedCost(o: AutoObservation): number | null {
+    const fixed = this.settledFixedUs;
+    if (Number.isNaN(fixed)) return null;
+    const copy = o.copiedPages * this.model.copyPageUs;
+    if (o.cowFaults !== null && o.wpFaults !== null) return fixed + copy + this.faultsUs(o.cowFaults, o.wpFaults);
+    if (o.mode !== 'track-writes' || o.writtenPages === null) return null;
+    const fresh = o.writtenPages * this.trackFreshShare;
+    return fixed + copy + this.faultsUs(fresh, o.writtenPages - fresh);
+  }
+
+  private observeSettled(o: AutoObservation): void {
+    if (this.candidates.length > 1 && this.resets >= this.nextTrialAt) {
+      this.startTrial();
+      return;
+    }
+    if (this.mode === 'madvise' || o.mode !== this.mode || o.warmup) return;
+    const cost = this.countedCost(o);
+    if (cost === null) return;
+    // What madvise would have cost for the same tenant: its overhead plus a
+    // fault per written page (exact under track-writes; the trial's typical
+    // tenant otherwise).
+    const baseline = this.madviseFixedUs + (o.writtenPages ?? this.writtenPerTenant) * this.model.cowFaultUs;
+    const loses = cost > baseline * (1 + this.options.margin) + this.options.noiseUs ? 1 : 0;
+    if (this.lossFill === GUARD_WINDOW) this.lossCount -= this.losses[this.lossNext] ?? 0;
+    else this.lossFill += 1;
+    this.losses[this.lossNext] = loses;
+    this.lossCount += loses;
+    this.lossNext = (this.lossNext + 1) % GUARD_WINDOW;
+    if (this.lossFill < GUARD_WINDOW || 2 * this.lossCount <= GUARD_WINDOW) return;
+    this.settle(
+      'madvise',
+      `${this.mode} became dearer than madvise (${this.lossCount} of the last ${GUARD_WINDOW} resets cost more than ` +
+        `madvise would have; the last ${cost.toFixed(1)} vs ${baseline.toFixed(1)} µs)`,
+    );
+    // Look again sooner than usual: the workload changed once, it may change back.
+    this.nextTrialAt = this.resets + Math.max(1, Math.floor(this.options.reprobeEvery / 4));
+  }
+}

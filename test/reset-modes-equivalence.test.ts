@@ -1,0 +1,170 @@
+/**
+ * Every reset mode leaves the memory exactly "image, then zeros", whatever the
+ * tenant wrote: random pages, the first and last page of the image and of the
+ * memory, the same pages every cycle, through the host's view of the buffer
+ * and through a wasm store; after another image is mapped over the slot
+ * (a new mapping loses write-tracking registration); and for raw slots.
+ */
+import fc from 'fast-check';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { addon } from '../src/native/addon.js';
+import { resetRawSlot, resetStatistics, resetV8Memory, SlotResetState } from '../src/slots/memory-reset.js';
+import { MODE_CASES, MappedMemory, patternBytes, wasmStore, WASM_PAGE } from './support/reset-harness.js';
+
+const PAGE = addon().pageSize;
+/** Not a page multiple: the image's last page is part data, part the file's zero padding. */
+const IMAGE_BYTES = (1 << 20) + 1234;
+const MEMORY_PAGES = (4 << 20) / WASM_PAGE;
+
+interface Write {
+  page: number;
+  offset: number;
+  value: number;
+  via: 'host' | 'wasm';
+}
+
+function writeArb(osPages: number): fc.Arbitrary<Write> {
+  return fc.record({
+    page: fc.nat(osPages - 1),
+    offset: fc.nat(PAGE - 1),
+    value: fc.nat(255),
+    via: fc.constantFrom<'host' | 'wasm'>('host', 'wasm'),
+  });
+}
+
+describe.each(MODE_CASES)('reset mode $name', ({ name, settings }) => {
+  let m: MappedMemory;
+  let store8: (address: number, value: number) => void;
+  const key = `equivalence:${name}`;
+
+  beforeAll(async () => {
+    m = new MappedMemory(patternBytes(IMAGE_BYTES, 7), MEMORY_PAGES);
+    store8 = await wasmStore(m.memory);
+  });
+
+  function apply(writes: readonly Write[]): void {
+    const bytes = m.bytes;
+    for (const w of writes) {
+      const address = w.page * PAGE + w.offset;
+      if (w.via === 'host') bytes[address] = w.value;
+      else store8(address, w.value);
+    }
+  }
+
+  function reset(): void {
+    resetV8Memory(m.memory.buffer, m.image, settings, { key, slot: m.state });
+  }
+
+  it('restores image then zeros after random write sets', () => {
+    const edges = (value: number): Write[] =>
+      [0, m.imagePages - 1, m.imagePages, m.osPages - 1].map((page) => ({ page, offset: value % PAGE, value, via: 'host' as const }));
+    fc.assert(
+      fc.property(
+        fc.array(fc.array(writeArb(m.osPages), { maxLength: 96 }), { minLength: 1, maxLength: 4 }),
+        fc.boolean(),
+        fc.option(fc.nat(255), { nil: null }),
+        (cycles, samePagesEveryCycle, edgeValue) => {
+          for (const cycle of cycles) {
+            const writes = samePagesEveryCycle ? (cycles[0] ?? []) : cycle;
+            apply(edgeValue === null ? writes : [...writes, ...edges(edgeValue)]);
+            reset();
+            const at = m.firstMismatch();
+            expect(at, `byte ${at} (page ${Math.floor(at / PAGE)}) differs after reset`).toBe(-1);
+          }
+        },
+      ),
+      { numRuns: 40 },
+    );
+  });
+
+  it('restores every other page of the whole memory (more runs than one scan batch holds)', () => {
+    const batch = addon().scanConstants.batch;
+    const pages = Array.from({ length: m.osPages / 2 }, (_, i) => 2 * i);
+    expect(pages.length).toBeGreaterThan(4 * batch);
+    for (let round = 0; round < 3; round++) {
+      apply(pages.map((page) => ({ page, offset: (page * 131) % PAGE, value: 0xa5, via: round % 2 === 0 ? 'host' : 'wasm' })));
+      reset();
+      expect(m.firstMismatch()).toBe(-1);
+    }
+  });
+
+  it('restores pages written with the value they already held and with zero', () => {
+    const bytes = m.bytes;
+    // Same value into the image, zero into the zero part: the pages become
+    // private but read unchanged; a reset must still leave them correct.
+    apply([
+      { page: 3, offset: 5, value: bytes[3 * PAGE + 5] ?? 0, via: 'host' },
+      { page: m.imagePages + 3, offset: 9, value: 0, via: 'wasm' },
+      { page: 4, offset: 0, value: 0, via: 'wasm' },
+    ]);
+    reset();
+    expect(m.firstMismatch()).toBe(-1);
+  });
+});
+
+describe.each(MODE_CASES)('reset mode $name across image changes', ({ name, settings }) => {
+  it('restores the image mapped last, after mapImage replaced the previous one', () => {
+    const images = [patternBytes(IMAGE_BYTES, 31), patternBytes(300_000, 32), patternBytes(2 * IMAGE_BYTES, 33)].map(
+      (bytes) => ({ bytes, image: new (addon().Image)(bytes) }),
+    );
+    const memory = new WebAssembly.Memory({ initial: MEMORY_PAGES, maximum: MEMORY_PAGES });
+    const state = new SlotResetState();
+    let previous = 0;
+    for (let round = 0; round < 9; round++) {
+      const { bytes, image } = images[round % images.length] as (typeof images)[number];
+      addon().mapImage(memory.buffer, image, previous);
+      previous = image.byteLength;
+      state.remapped();
+      const expected = new Uint8Array(memory.buffer.byteLength);
+      expected.set(bytes);
+      for (let cycle = 0; cycle < 3; cycle++) {
+        const view = new Uint8Array(memory.buffer);
+        for (let i = 0; i < 40; i++) view[((round * 97 + cycle * 31 + i * 53) % (view.length / PAGE)) * PAGE + i] = 0xee;
+        resetV8Memory(memory.buffer, image, settings, { key: `remap:${name}:${round % images.length}`, slot: state });
+        expect(Buffer.from(memory.buffer).equals(expected), `round ${round} cycle ${cycle}`).toBe(true);
+      }
+    }
+  });
+});
+
+describe.each(MODE_CASES)('raw slot, reset mode $name', ({ name, settings }) => {
+  it('restores image then zeros up to initialBytes, after writes and growth', () => {
+    const data = patternBytes(IMAGE_BYTES, 41);
+    const image = new (addon().Image)(data);
+    const initial = 2 << 20;
+    const raw = new (addon().RawSlot)(8 << 20, 64 * 1024);
+    raw.configure(image, initial);
+    const state = new SlotResetState();
+    state.remapped();
+    const expected = new Uint8Array(initial);
+    expected.set(data);
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.nat(initial / PAGE - 1), fc.nat(PAGE - 1), fc.nat(255)), { maxLength: 64 }), fc.boolean(), (writes, grow) => {
+        if (grow) raw.grow(4 << 20);
+        const view = new Uint8Array(raw.buffer());
+        for (const [page, offset, value] of writes) view[page * PAGE + offset] = value;
+        if (grow) view[(3 << 20) + 5] = 9;
+        resetRawSlot(raw, initial, settings, { key: `raw:${name}`, slot: state });
+        expect(raw.size).toBe(initial);
+        expect(Buffer.from(raw.buffer()).equals(expected)).toBe(true);
+      }),
+      { numRuns: 30 },
+    );
+    raw.destroy();
+    image.release();
+  });
+});
+
+describe('statistics', () => {
+  it('count a reset per mode that ran, with its copied and discarded bytes', () => {
+    const stats = resetStatistics();
+    const ran = Object.keys(stats);
+    for (const mode of ['madvise', 'keep-resident', 'restore-dirty', 'restore-dirty-pread', 'track-writes']) {
+      expect(ran, `no reset ran as ${mode}`).toContain(mode);
+    }
+    expect(stats['keep-resident']?.bytesCopied).toBeGreaterThan(0);
+    expect(stats.madvise?.bytesCopied).toBe(0);
+    expect(stats.madvise?.bytesDiscarded).toBeGreaterThan(0);
+    expect(stats['track-writes']?.pagesScanned).toBeGreaterThan(0);
+  });
+});
