@@ -3,11 +3,10 @@
  * every problem is reported at once in one INVALID_CONFIG error whose
  * `issues` name each bad field, so a user fixes the file in one pass.
  */
-import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { CowpoolError, type ConfigIssue } from '../errors.js';
+import type { CowpoolError, ConfigIssue } from '../errors.js';
+import { invalidConfig, parseJsonText, readConfigText } from '../config/config-file.js';
 import { toConfigIssues } from '../config/config-issues.js';
-import { findJsonSyntaxError } from '../config/json-syntax-error.js';
 import {
   BenchConfigSchema,
   BUNDLED_MODULES,
@@ -16,13 +15,10 @@ import {
   type BenchConfigInput,
 } from './bench-config-schema.js';
 
-function invalid(source: string, issues: ConfigIssue[], cause?: unknown): CowpoolError {
-  const count = issues.length === 1 ? '1 problem' : `${issues.length} problems`;
-  const lines = issues.map((issue) => `  ${issue.path === '' ? '(top level)' : issue.path}: ${issue.message}`);
-  return new CowpoolError('INVALID_CONFIG', `invalid bench configuration in ${source} (${count}):\n${lines.join('\n')}`, {
-    issues,
-    ...(cause === undefined ? {} : { cause }),
-  });
+const WHAT = 'bench configuration';
+
+function invalid(source: string, issues: ConfigIssue[]): CowpoolError {
+  return invalidConfig(WHAT, source, issues);
 }
 
 /**
@@ -49,23 +45,7 @@ function resolveModuleRef(ref: string, baseDir: string): string {
 
 /** Reads the JSON value of a configuration file; a syntax error is reported with line and column. */
 function readJsonFile(path: string): unknown {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    const reason = (e as NodeJS.ErrnoException).code ?? (e instanceof Error ? e.message : String(e));
-    throw invalid(path, [{ path: '', message: `cannot read the file (${reason}) — check the path and its permissions` }], e);
-  }
-  const body = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
-  try {
-    return JSON.parse(body);
-  } catch (e) {
-    const where = findJsonSyntaxError(body);
-    const message = where === undefined
-      ? `not valid JSON (${e instanceof Error ? e.message : String(e)}) — fix the JSON syntax`
-      : `JSON syntax error at line ${where.line}, column ${where.column} (${path}:${where.line}:${where.column}): ${where.message}`;
-    throw invalid(path, [{ path: '', message }], e);
-  }
+  return parseJsonText(readConfigText(path, WHAT), WHAT, path);
 }
 
 export interface BenchConfigSources {
