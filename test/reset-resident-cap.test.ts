@@ -8,23 +8,11 @@ import { describe, expect, it } from 'vitest';
 import { addon } from '../src/native/addon.js';
 import { residentPrivateBytes, resetV8Memory, type ResetSettings } from '../src/slots/memory-reset.js';
 import { MappedMemory, patternBytes, WASM_PAGE } from './support/reset-harness.js';
+import { xorshift32 } from '../src/util/statistics.js';
 
 const PAGE = addon().pageSize;
 const CYCLES = 10_000;
 const CAP = 256 * 1024;
-
-/** xorshift32: the same dirty sets on every run, so a failure reproduces. */
-function rng(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x;
-  };
-}
 
 describe.each([
   { mode: 'restore-dirty' as const, disable: [] },
@@ -34,7 +22,7 @@ describe.each([
   it(`stays at or under ${CAP} private bytes after each of ${CYCLES} resets`, () => {
     const m = new MappedMemory(patternBytes((1 << 20) + 4321, 11), (4 << 20) / WASM_PAGE);
     const settings: ResetSettings = { mode, keepResidentBytes: 0, maxResidentBytes: CAP, trimEvery: 0, disable };
-    const next = rng(0x5eed);
+    const next = xorshift32(0x5eed);
     let worstAfter = 0;
     let worstBefore = 0;
     let overCapResets = 0;

@@ -18,6 +18,7 @@ import { prepareLayout } from '../wasm/prepare-layout.js';
 import { loadBenchModules, type SkippedModule } from './bench-modules.js';
 import { collectGarbage } from './collect-garbage.js';
 import { stubImports } from './stub-imports.js';
+import { median } from '../util/statistics.js';
 
 export interface InstantiateRatioOptions {
   /** Pool strategy measured against plain V8. Default `cow`. */
@@ -46,11 +47,6 @@ export interface InstantiateRatio {
   ratio: number;
   /** Whether a full collection ran between rounds (needs `gc`; see collect-garbage). */
   collected: boolean;
-}
-
-function median(xs: readonly number[]): number {
-  const sorted = [...xs].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] as number;
 }
 
 function timeBatch(batch: number, run: () => void): number {

@@ -7,20 +7,14 @@
  */
 import { measureLazyTable } from '../table/lazy-table-measure.js';
 import type { LazyTableSection, LazyTableTimes } from './bench-results.js';
+import { median } from '../util/statistics.js';
 
 type MeasuredLazyTable = Extract<LazyTableSection, { status: 'measured' }>;
 
-function medianOf(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  if (sorted.length === 0) return Number.NaN;
-  return sorted.length % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
-}
-
 function times(entries: number, rounds: number, acquire: 'construct' | 'reset'): LazyTableTimes {
   const { eager, lazy } = measureLazyTable(entries, rounds, { acquire });
-  const eagerMedianUs = medianOf(eager) * 1000;
-  const lazyMedianUs = medianOf(lazy) * 1000;
+  const eagerMedianUs = median(eager) * 1000;
+  const lazyMedianUs = median(lazy) * 1000;
   return { eagerMedianUs, lazyMedianUs, ratio: lazyMedianUs > 0 ? eagerMedianUs / lazyMedianUs : Number.POSITIVE_INFINITY };
 }
 

@@ -5,6 +5,7 @@
  * medians and their ratio, never a lone absolute time as a claim.
  */
 import { SlotPool } from '../pool/slot-pool.js';
+import { median } from '../util/statistics.js';
 
 export interface RawSlotRatio {
   imageBytes: number;
@@ -16,11 +17,6 @@ export interface RawSlotRatio {
   copyNs: number;
   /** copyNs / pooledNs: how many times faster the pool is. */
   ratio: number;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)] as number;
 }
 
 export function measureRawSlotRatio(options: { imageBytes?: number; initialBytes?: number; rounds?: number; batch?: number } = {}): RawSlotRatio {

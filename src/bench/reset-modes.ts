@@ -20,6 +20,7 @@ import {
   type ResetModeName,
   type ResetSettings,
 } from '../slots/memory-reset.js';
+import { median, xorshift32 } from '../util/statistics.js';
 
 export type WritePattern = 'same' | 'random';
 
@@ -67,24 +68,6 @@ export interface ResetModesResult {
 
 const WASM_PAGE = 65536;
 
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
-}
-
-/** xorshift32, so every mode sees the same random page sets. */
-function random(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x;
-  };
-}
-
 function imageData(length: number): Uint8Array {
   const out = new Uint8Array(length);
   for (let i = 0; i < length; i++) out[i] = ((i * 2654435761) >>> 24) | 1;
@@ -117,7 +100,7 @@ function measureCell(
   slot.remapped();
   const key = `bench:${mode}:${pattern}:${pages}`;
   const settings = settingsFor(mode, image.byteLength);
-  const next = random(options.seed + pages);
+  const next = xorshift32(options.seed + pages);
   // The same K pages every tenant, spread over the image; or K random image pages each time.
   const fixed = Array.from({ length: pages }, (_, i) => Math.floor((i * imagePages) / pages));
   const pick = (): number[] => (pattern === 'same' ? fixed : Array.from({ length: pages }, () => next() % imagePages));

@@ -50,6 +50,7 @@
  *            fixedUs[mode] (NaN when not measured) and fixedUs.madvise (0 when not measured).
  */
 import type { ActiveResetMode } from './reset-active-mode.js';
+import { median } from '../util/statistics.js';
 
 export interface ResetCostModel {
   /** µs per copy-on-write fault (also zero-fill faults: about the same price). */
@@ -109,11 +110,6 @@ export interface AutoReport {
   readonly reason: string;
   readonly resets: number;
   readonly trials: number;
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
 }
 
 /**
