@@ -13,11 +13,10 @@ import { parseConfig } from '../config/load-config.js';
 
 /**
  * Why a module is served by plain V8 instantiation: a reason from the module
- * itself (see FallbackReason), or one from the pool's limits:
- * - `image-over-limit`: the image is larger than `limits.maxImageBytes`.
+ * and the image limit (see FallbackReason), or one from the pool's limits:
  * - `memory-over-limit`: the initial memory is larger than `limits.maxMemoryBytesPerSlot`.
  */
-export type PoolFallbackReason = FallbackReason | 'image-over-limit' | 'memory-over-limit';
+export type PoolFallbackReason = FallbackReason | 'memory-over-limit';
 
 let nextId = 1;
 
@@ -100,17 +99,14 @@ export async function prepareModule(
     ? config.reset
     : parseConfig({ ...config, reset: { ...config.reset, ...options.reset } }, `prepare(${name}) options`).reset;
   const strategy = config.strategy;
-  const layout = prepareLayout(input, { exportInternals: strategy === 'reuse' });
+  const layout = prepareLayout(input, { exportInternals: strategy === 'reuse', maxImageBytes: config.limits.maxImageBytes });
 
   let fallbackReason: PoolFallbackReason | null = layout.fallbackReason;
   let fallbackDetail: string | null = layout.fallbackDetail;
   let shape: MemoryShape | null = null;
   if (layout.cow && layout.memory !== null) {
     const limitPages = Math.floor(config.limits.maxMemoryBytesPerSlot / WASM_PAGE);
-    if (layout.image.length > config.limits.maxImageBytes) {
-      fallbackReason = 'image-over-limit';
-      fallbackDetail = `the initial memory image is ${layout.image.length} bytes, above limits.maxImageBytes (${config.limits.maxImageBytes})`;
-    } else if (layout.memory.initialPages > limitPages) {
+    if (layout.memory.initialPages > limitPages) {
       fallbackReason = 'memory-over-limit';
       fallbackDetail = `the initial memory is ${layout.memory.initialPages * WASM_PAGE} bytes, above limits.maxMemoryBytesPerSlot (${config.limits.maxMemoryBytesPerSlot})`;
     } else {

@@ -24,7 +24,7 @@ export type MemoryImage =
       /** Un-rounded end of the furthest active segment, zero-length ones included. */
       end: number;
     }
-  | { ok: false; reason: 'non-constant-data-offset' | 'image-exceeds-initial-memory'; detail: string };
+  | { ok: false; reason: 'non-constant-data-offset' | 'image-exceeds-initial-memory' | 'image-over-limit'; detail: string };
 
 /** Sum of the payload lengths of the active segments. */
 export function activeDataBytes(segments: readonly DataSegmentEntry[]): number {
@@ -45,6 +45,7 @@ export function buildMemoryImage(
   segments: readonly DataSegmentEntry[],
   initialPages: number,
   pageSize: number,
+  maxImageBytes = Number.POSITIVE_INFINITY,
 ): MemoryImage {
   ok(Number.isInteger(pageSize) && pageSize > 0 && WASM_PAGE_BYTES % pageSize === 0, 'pageSize must divide 64 KiB');
   const initialBytes = initialPages * WASM_PAGE_BYTES;
@@ -82,6 +83,15 @@ export function buildMemoryImage(
   }
 
   const length = Math.ceil(contentEnd / pageSize) * pageSize;
+  // Checked before allocating: a few bytes of module can ask for a 4 GiB image.
+  if (length > maxImageBytes) {
+    return {
+      ok: false,
+      reason: 'image-over-limit',
+      detail: `the initial memory image would be ${length} bytes, above limits.maxImageBytes (${maxImageBytes}); ` +
+        'the module is served by plain instantiation. Raise limits.maxImageBytes to pool it.',
+    };
+  }
   // 64 KiB is a multiple of pageSize, so rounding up never passes the initial memory.
   ok(length <= initialBytes, `rounded image length ${length} exceeds the initial memory ${initialBytes}`);
   const image = new Uint8Array(length);

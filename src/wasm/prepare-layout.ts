@@ -167,7 +167,7 @@ export function prepareLayout(bytes: Uint8Array, options: PrepareLayoutOptions =
   if (!shape.ok) return fallback(shape.reason, shape.detail);
   const memory = shape.memory;
 
-  const image = buildMemoryImage(bytes, info.data, memory.limits.initial, pageSize);
+  const image = buildMemoryImage(bytes, info.data, memory.limits.initial, pageSize, options.maxImageBytes);
   if (!image.ok) return fallback(image.reason, image.detail);
 
   let extraExports: ExportInfo[] = [];

@@ -16,6 +16,8 @@ import type { ExternKind } from './module-info.js';
  *   before instantiation.
  * - `image-exceeds-initial-memory`: a segment does not fit in the initial
  *   memory; instantiation must trap, and V8 is left to do it.
+ * - `image-over-limit`: the image is larger than the `maxImageBytes` option
+ *   (the pool's `limits.maxImageBytes`); it is not even allocated.
  * - `rewrite-invalid`: the rewritten module did not validate. This is a bug in
  *   the rewrite; serving the original keeps the module working meanwhile.
  */
@@ -26,6 +28,7 @@ export type FallbackReason =
   | 'multi-memory'
   | 'non-constant-data-offset'
   | 'image-exceeds-initial-memory'
+  | 'image-over-limit'
   | 'rewrite-invalid';
 
 export interface MemoryType {
@@ -111,6 +114,8 @@ export interface PrepareLayoutOptions {
   exportInternals?: boolean;
   /** Image length granularity in bytes: a power of two that divides 64 KiB. Default 4096. */
   pageSize?: number;
+  /** A larger image falls back with `image-over-limit` before it is allocated. Default: no limit. */
+  maxImageBytes?: number;
 }
 
 export interface PreparedLayout {
