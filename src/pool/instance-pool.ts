@@ -89,6 +89,8 @@ interface ReclaimToken {
 interface KeptInstance {
   prepared: PreparedModule;
   instance: WebAssembly.Instance;
+  /** The memory it was linked with: a slot that replaced its memory cannot keep the instance. */
+  memory: WebAssembly.Memory;
   snapshot: InstanceSnapshot;
   /** The import values it was linked with (see linkedValues). */
   linked: unknown[];
@@ -125,7 +127,7 @@ export class InstancePool {
   #closed = false;
   readonly #counters = {
     active: 0, acquired: 0, released: 0, reclaimed: 0,
-    hits: 0, cold: 0, evicted: 0, retired: 0, resetFailures: 0, exhausted: 0,
+    hits: 0, cold: 0, evicted: 0, resetFailures: 0, exhausted: 0,
   };
   readonly #fallbacks: Partial<Record<PoolFallbackReason, number>> = {};
 
@@ -213,7 +215,7 @@ export class InstancePool {
       leases: { active: c.active, acquired: c.acquired, released: c.released, reclaimed: c.reclaimed },
       affinity: { hits: c.hits, cold: c.cold, evicted: c.evicted },
       fallbacks: { ...this.#fallbacks },
-      retired: c.retired,
+      retired: this.#slots.reduce((sum, slot) => sum + slot.retirements, 0),
       resetFailures: c.resetFailures,
       exhausted: c.exhausted,
       reset: resetStatistics(),
@@ -288,7 +290,6 @@ export class InstancePool {
     try {
       slot.acquire(prepared.image, prepared.shape!, prepared.strategy === 'copy' ? 'copy' : 'map');
     } catch (e) {
-      if (slot.state === 'retired') c.retired += 1;
       this.#kept.delete(slot.id);
       this.#allocator.free(slot.id, null);
       throw e;
@@ -353,15 +354,16 @@ export class InstancePool {
     const linked = prepared.strategy === 'reuse' ? linkedValues(prepared, imports) : [];
     if (prepared.strategy === 'reuse') {
       const kept = this.#kept.get(slot.id);
-      if (kept !== undefined && sameValues(kept.linked, linked)) return kept.instance;
-      // Other host functions: the kept instance would call the previous tenant's.
+      if (kept !== undefined && kept.memory === memory && sameValues(kept.linked, linked)) return kept.instance;
+      // Other host functions (the kept instance would call the previous
+      // tenant's), or the slot's memory was replaced.
       this.#kept.delete(slot.id);
     }
     const target = prepared.memoryImport!;
     const withMemory: Imports = { ...imports, [target.module]: { ...imports[target.module], [target.name]: memory } };
     const instance = new WebAssembly.Instance(prepared.module, withMemory);
     if (prepared.strategy === 'reuse') {
-      this.#kept.set(slot.id, { prepared, instance, snapshot: InstanceSnapshot.take(instance, prepared.layout.internals), linked });
+      this.#kept.set(slot.id, { prepared, instance, memory, snapshot: InstanceSnapshot.take(instance, prepared.layout.internals), linked });
     }
     return instance;
   }
@@ -410,10 +412,7 @@ export class InstancePool {
       c.resetFailures += 1;
       this.#kept.delete(slot.id);
     }
-    if (slot.state === 'retired') {
-      c.retired += 1;
-      this.#kept.delete(slot.id);
-    }
+    if (slot.state === 'retired') this.#kept.delete(slot.id);
     this.#allocator.free(slot.id, slot.state === 'clean' ? prepared.slotKey : null);
     this.#waiters.notify();
   }
@@ -430,7 +429,6 @@ export class InstancePool {
     if (slot === undefined || slot.state !== 'leased') return;
     c.reclaimed += 1;
     if (token.kind === 'lease') c.active -= 1;
-    c.retired += 1;
     // Something may still hold the raw instance or memory; a retired memory
     // is never handed to another tenant.
     slot.retire();

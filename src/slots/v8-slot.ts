@@ -38,6 +38,8 @@ export class V8Slot {
   fill: SlotFill = 'map';
   mappedImage: NativeImage | null = null;
   mappedLength = 0;
+  /** Memories this slot dropped (grew, failed a full reset, reclaimed, pool closed). */
+  retirements = 0;
   /** Bytes restored by copying during the last reset (stats). */
   lastResetCopied = 0;
   /** Reset bookkeeping (trim counter, resident pages, tracking); `resetState.last` reports the last reset. */
@@ -121,6 +123,7 @@ export class V8Slot {
    * closed pool), since the tenant may still hold the memory.
    */
   retire(): void {
+    if (this.memory !== null) this.retirements += 1;
     this.memory = null;
     this.shape = null;
     this.mappedImage = null;
