@@ -5,8 +5,8 @@ import { watModule } from './helpers/wat-module.js';
 
 afterEach(() => addon().injectFault(null));
 
-describe('reuse: an instance is never kept past its slot memory', () => {
-  it('after a failed reset and a failed full reset, the next tenant gets a new instance on the new memory', async () => {
+describe('reuse: a slot whose memory is retired while acquiring', () => {
+  it('counts the retirement and links the next tenant to the new memory', async () => {
     const pool = createPool({ strategy: 'reuse', reset: { mode: 'madvise' }, limits: { maxSlots: 1 } });
     try {
       const prepared = await pool.prepare(await watModule(`(module (memory (export "memory") 1) (data (i32.const 0) "A")
