@@ -25,7 +25,7 @@ void MapZeroAt(Napi::Env env, uint8_t* base, size_t length, const char* what) {
   if (p == MAP_FAILED) ThrowSyscall(env, "mmap", errno, what);
 }
 
-void MapImageAt(Napi::Env env, uint8_t* base, const ImageEntry* image, const char* what) {
+void MapImageAt(Napi::Env env, uint8_t* base, const ImageEntry* image, const char* what, int recovery_fd) {
   // safe: [base, base + byte_length) was validated by the caller to lie inside
   // its slot's accessible range; the image file is exactly byte_length long
   // and sealed against shrinking, so no page of this mapping is past EOF.
@@ -35,8 +35,14 @@ void MapImageAt(Napi::Env env, uint8_t* base, const ImageEntry* image, const cha
   // A failed MAP_FIXED may have unmapped the old pages. An unmapped hole in
   // the accessible range would crash a JS read, so put zero pages back; the
   // caller marks the slot unknown either way.
-  // safe: same range as above.
-  sys::MapZeroForRecovery(base, image->byte_length);
+  // safe: same range as above. A raw slot's own memfd covers the whole slot
+  // from offset 0, and its reset truncates those pages away; anonymous
+  // pages there would survive every reset.
+  if (recovery_fd >= 0) {
+    sys::MapSharedForRecovery(base, image->byte_length, recovery_fd);
+  } else {
+    sys::MapZeroForRecovery(base, image->byte_length);
+  }
   ThrowSyscall(env, "mmap", err, what);
 }
 

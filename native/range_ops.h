@@ -76,7 +76,10 @@ bool IsPageAligned(size_t n);
 // Replaces [base, base + image->byte_length) with a private copy-on-write
 // mapping of the image. On failure tries to leave the range mapped as zero
 // pages (never unmapped) and throws.
-void MapImageAt(Napi::Env env, uint8_t* base, const ImageEntry* image, const char* what);
+// `recovery_fd` >= 0: on failure put back a MAP_SHARED view of that file
+// (offset 0 at `base`) instead of anonymous zero pages — a raw slot's memfd,
+// whose pages its reset truncates away.
+void MapImageAt(Napi::Env env, uint8_t* base, const ImageEntry* image, const char* what, int recovery_fd = -1);
 // Replaces [base, base + length) with fresh private anonymous zero pages.
 void MapZeroAt(Napi::Env env, uint8_t* base, size_t length, const char* what);
 // madvise(MADV_DONTNEED) on [base, base + length).

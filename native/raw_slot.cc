@@ -149,7 +149,7 @@ Napi::Value RawSlot::Configure(const Napi::CallbackInfo& info) {
   TruncateTo(env, initial, "configuring a raw slot");
   if (next != nullptr) {
     // safe: next_length <= initial <= max_bytes_, validated above.
-    MapImageAt(env, region_->base, next, "configuring a raw slot");
+    MapImageAt(env, region_->base, next, "configuring a raw slot", region_->fd);
     next->refs.fetch_add(1, std::memory_order_relaxed);
     image_ = next;
     image_length_ = next_length;

@@ -180,6 +180,10 @@ void* MapZeroForRecovery(void* addr, size_t len) {
   return ::mmap(addr, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
 }
 
+void* MapSharedForRecovery(void* addr, size_t len, int fd) {
+  return ::mmap(addr, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd, 0);
+}
+
 const char* ErrnoName(int err) {
   // glibc >= 2.32 knows every name; keep a small fallback for the rest.
 #if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 32))
