@@ -6,7 +6,9 @@
  *   trial ──(each candidate: trialSamples measured resets)──► settled(mode)
  *     ▲                                                          │
  *     └──── every reprobeEvery resets, or when the settled ──────┘
- *           mode turns out dearer than madvise would have been
+ *           mode turns out dearer than madvise would have been,
+ *           or (settled on madvise) when its resets take several
+ *           times as long as in the trial: tenants write more now
  *
  * Cost of one reset in mode m (µs):
  *   reset time + cowFaults × cowFaultUs + wpFaults × wpFaultUs
@@ -119,6 +121,14 @@ export interface AutoReport {
  * about half a window.
  */
 const GUARD_WINDOW = 15;
+
+/**
+ * Settled on madvise, a reset that takes this many times the trial's madvise
+ * time (plus noiseUs) means the tenants now write far more pages than they
+ * did during the trial: madvise drops every written page, so its own time
+ * grows with them. Most of a guard window like that starts a new trial.
+ */
+const MADVISE_GROWTH = 3;
 /** A trial candidate gets at most this many times trialSamples resets to collect its samples. */
 const STALL_FACTOR = 4;
 /** Fresh (newly private) pages per reset at the end of a trial above which the private set counts as still growing. */
@@ -368,20 +378,19 @@ export class AutoResetPolicy {
       this.startTrial();
       return;
     }
-    if (this.mode === 'madvise' || o.mode !== this.mode || o.warmup) return;
+    if (o.mode !== this.mode || o.warmup) return;
+    if (this.mode === 'madvise') {
+      this.guardMadvise(o);
+      return;
+    }
     const cost = this.countedCost(o);
     if (cost === null) return;
     // What madvise would have cost for the same tenant: its overhead plus a
     // fault per written page (exact under track-writes; the trial's typical
     // tenant otherwise).
     const baseline = this.madviseFixedUs + (o.writtenPages ?? this.writtenPerTenant) * this.model.cowFaultUs;
-    const loses = cost > baseline * (1 + this.options.margin) + this.options.noiseUs ? 1 : 0;
-    if (this.lossFill === GUARD_WINDOW) this.lossCount -= this.losses[this.lossNext] ?? 0;
-    else this.lossFill += 1;
-    this.losses[this.lossNext] = loses;
-    this.lossCount += loses;
-    this.lossNext = (this.lossNext + 1) % GUARD_WINDOW;
-    if (this.lossFill < GUARD_WINDOW || 2 * this.lossCount <= GUARD_WINDOW) return;
+    const loses = cost > baseline * (1 + this.options.margin) + this.options.noiseUs;
+    if (!this.recordLoss(loses)) return;
     this.settle(
       'madvise',
       `${this.mode} became dearer than madvise (${this.lossCount} of the last ${GUARD_WINDOW} resets cost more than ` +
@@ -389,5 +398,28 @@ export class AutoResetPolicy {
     );
     // Look again sooner than usual: the workload changed once, it may change back.
     this.nextTrialAt = this.resets + Math.max(1, Math.floor(this.options.reprobeEvery / 4));
+  }
+
+  /**
+   * Settled on madvise: nothing is counted, but the reset's own time tells
+   * when tenants started writing many more pages than during the trial (a
+   * module first measured on requests that touch little memory). Then a
+   * cheaper mode may exist: measure again now instead of after reprobeEvery.
+   */
+  private guardMadvise(o: AutoObservation): void {
+    if (this.candidates.length === 1 || !(this.madviseFixedUs > 0)) return;
+    const grew = o.micros > this.madviseFixedUs * MADVISE_GROWTH + this.options.noiseUs;
+    if (this.recordLoss(grew)) this.startTrial();
+  }
+
+  /** Adds one reset to the guard window; true when the window is full and most of it lost. */
+  private recordLoss(lost: boolean): boolean {
+    const flag = lost ? 1 : 0;
+    if (this.lossFill === GUARD_WINDOW) this.lossCount -= this.losses[this.lossNext] ?? 0;
+    else this.lossFill += 1;
+    this.losses[this.lossNext] = flag;
+    this.lossCount += flag;
+    this.lossNext = (this.lossNext + 1) % GUARD_WINDOW;
+    return this.lossFill === GUARD_WINDOW && 2 * this.lossCount > GUARD_WINDOW;
   }
 }
