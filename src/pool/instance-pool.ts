@@ -151,7 +151,14 @@ export class InstancePool {
 
   /** A fresh instance of `prepared`, synchronously. Throws POOL_EXHAUSTED when no slot is free. */
   instantiate(prepared: PreparedModule, imports: Imports = {}): Lease {
-    return this.reserve(prepared).instantiate(imports);
+    this.#assertOpen('instantiate()');
+    this.#assertOwn(prepared);
+    if (!prepared.pooled) return this.#plainReservation(prepared).instantiate(imports);
+    // The hot path: no Reservation object, nothing registered for reclaim
+    // until the lease exists.
+    const slot = this.#tryAcquireSlot(prepared);
+    if (slot === null) throw this.#exhaustedError(prepared);
+    return this.#leaseInSlot(prepared, slot, imports);
   }
 
   /** Like instantiate, but waits for a slot when the policy is `wait`. */
@@ -327,15 +334,7 @@ export class InstancePool {
         if (done) throw new CowpoolError('INVALID_ARGUMENT', 'reservation.instantiate(): this reservation was already used or cancelled; take a new one with pool.reserve(prepared)');
         done = true;
         this.#registry.unregister(token);
-        let instance: WebAssembly.Instance;
-        try {
-          this.#assertOpen('reservation.instantiate()');
-          instance = this.#instanceIn(prepared, slot, memory, imports);
-        } catch (e) {
-          this.#giveBack(slot, prepared);
-          throw e;
-        }
-        return this.#lease(prepared, instance, memory, slot);
+        return this.#leaseInSlot(prepared, slot, imports);
       },
       cancel: () => {
         if (done) return;
@@ -348,6 +347,20 @@ export class InstancePool {
     // would otherwise hold its slot forever.
     this.#registry.register(reservation, token, token);
     return reservation;
+  }
+
+  /** Instantiates in an acquired slot; on failure the slot goes back to the pool. */
+  #leaseInSlot(prepared: PreparedModule, slot: V8Slot, imports: Imports): Lease {
+    const memory = slot.memory as WebAssembly.Memory;
+    let instance: WebAssembly.Instance;
+    try {
+      this.#assertOpen('instantiate()');
+      instance = this.#instanceIn(prepared, slot, memory, imports);
+    } catch (e) {
+      this.#giveBack(slot, prepared);
+      throw e;
+    }
+    return this.#lease(prepared, instance, memory, slot);
   }
 
   #instanceIn(prepared: PreparedModule, slot: V8Slot, memory: WebAssembly.Memory, imports: Imports): WebAssembly.Instance {

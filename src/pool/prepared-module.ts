@@ -52,11 +52,19 @@ export class PreparedModule {
     return this.pooled ? this.layout.memoryImport : null;
   }
 
-  /** Slot affinity key: same image and same memory limits share warm slots. */
+  /**
+   * Slot affinity key: same image and same memory limits share warm slots
+   * (computed once: it is read on every acquire and release).
+   */
   get slotKey(): string {
-    const shape = this.shape as MemoryShape;
-    return `${this.image.key}/${shape.initialPages}/${shape.maximumPages ?? 'none'}/${this.strategy === 'copy' ? 'copy' : 'map'}`;
+    if (this.#slotKey === undefined) {
+      const shape = this.shape as MemoryShape;
+      this.#slotKey = `${this.image.key}/${shape.initialPages}/${shape.maximumPages ?? 'none'}/${this.strategy === 'copy' ? 'copy' : 'map'}`;
+    }
+    return this.#slotKey;
   }
+
+  #slotKey: string | undefined;
 }
 
 export interface PrepareOptions {
