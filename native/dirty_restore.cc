@@ -44,6 +44,40 @@ void Rearm(Napi::Env env, uint8_t* base, size_t total, ResetStats* stats, uint32
   if ((outcome & kOutcomeRearmed) && Register(base, total) != 0) stats->outcome |= kOutcomeTrackingFailed;
 }
 
+// Restores one run page by page, dropping (madvise) the pages that already
+// hold their pristine bytes and copying the others. Returns bytes copied;
+// adds the dropped bytes to stats->bytes_discarded.
+size_t SweepRun(Napi::Env env, uint8_t* base, size_t image_length, const ImageEntry* image, uint8_t* start,
+                uint8_t* end, ResetStats* stats, const char* what) {
+  const size_t page = sys::PageSize();
+  size_t copied = 0;
+  uint8_t* drop_start = nullptr;
+  auto flush = [&](uint8_t* upto) {
+    if (drop_start == nullptr) return;
+    DiscardRange(env, drop_start, static_cast<size_t>(upto - drop_start), what);
+    stats->bytes_discarded += static_cast<size_t>(upto - drop_start);
+    drop_start = nullptr;
+  };
+  for (uint8_t* p = start; p < end; p += page) {
+    bool pristine;
+    if (p < base + image_length) {
+      // safe: p is a page of [base, base + image_length) (CheckRun); the
+      // image view maps that offset readable.
+      pristine = std::memcmp(p, image->view + (p - base), page) == 0;
+    } else {
+      pristine = PageIsZero(p, page);
+    }
+    if (pristine) {
+      if (drop_start == nullptr) drop_start = p;
+      continue;
+    }
+    flush(p);
+    copied += RestoreRun(base, image_length, image, p, p + page, false);
+  }
+  flush(end);
+  return copied;
+}
+
 }  // namespace
 
 bool PageIsZero(const uint8_t* page, size_t length) {
@@ -117,8 +151,19 @@ void RestorePrivate(Napi::Env env, uint8_t* base, size_t total_length, const Ima
         over_cap = true;
         break;
       }
-      size_t written = RestoreRun(base, image_length, image, RunStart(run), RunEnd(run), maybe_zero);
+      size_t written = (request.flags & kResetSweep)
+                           ? SweepRun(env, base, image_length, image, RunStart(run), RunEnd(run), stats, what)
+                           : RestoreRun(base, image_length, image, RunStart(run), RunEnd(run), maybe_zero);
       stats->bytes_copied += written;
+      if (request.flags & kResetSweep) {
+        // Only the copied pages stay private.
+        stats->dirty_pages += written / page;
+        if (stats->dirty_pages > cap_pages) {
+          over_cap = true;
+          break;
+        }
+        continue;
+      }
       // A page left alone because it read as zeros (the shared zero page,
       // under the pread source) is not private: count what was written.
       stats->dirty_pages += maybe_zero ? written / page : pages;

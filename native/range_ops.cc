@@ -177,7 +177,7 @@ ResetRequest ReadResetRequestValues(Napi::Env env, int mode, Napi::Value keep_re
   request.keep_resident_bytes = ReadRequestSize(env, keep_resident, prefix + "keepResidentBytes", 0);
   request.max_resident_bytes = ReadRequestSize(env, max_resident, prefix + "maxResidentBytes", SIZE_MAX);
   size_t flags = ReadRequestSize(env, flags_value, prefix + "flags", 0);
-  if (flags > (kResetTrim | kResetCount | kResetCheckCap | kResetUntrack)) ThrowInvalid(env, prefix + "unknown flags");
+  if (flags > (kResetTrim | kResetCount | kResetCheckCap | kResetUntrack | kResetSweep)) ThrowInvalid(env, prefix + "unknown flags");
   request.flags = static_cast<uint32_t>(flags);
   if (const FeatureStatus* feature = FeatureFor(request.mode); feature != nullptr && !feature->available) {
     ThrowCode(env, "UNSUPPORTED_PLATFORM",

@@ -39,6 +39,12 @@ constexpr uint32_t kResetCheckCap = 1u << 2;
 // table (a slot leaving track-writes, or one remapped after it).
 constexpr uint32_t kResetUntrack = 1u << 3;
 
+// restore-dirty: compare each private page with what it should hold first;
+// one that already does (restored earlier, not written since) is dropped with
+// madvise instead of copied, so pages tenants stopped writing leave the
+// private set instead of being copied back on every reset until a trim.
+constexpr uint32_t kResetSweep = 1u << 4;
+
 // Outcome bits.
 constexpr uint32_t kOutcomeTrimmed = 1u << 0;       // kResetTrim was honoured
 constexpr uint32_t kOutcomeOverCap = 1u << 1;       // private pages exceeded the cap: discarded instead

@@ -77,6 +77,12 @@ export const NativeResetFlag = {
   checkCap: 4,
   /** Other modes: first drop the range's write-tracking registration (a slot leaving track-writes). */
   untrack: 8,
+  /**
+   * restore-dirty: drop (madvise) the private pages that already hold their
+   * pristine bytes instead of copying them, so pages tenants stopped writing
+   * leave the private set.
+   */
+  sweep: 16,
 } as const;
 
 /** Bits of RESET_STAT.outcome. */

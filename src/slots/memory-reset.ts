@@ -276,6 +276,15 @@ function runNative(call: NativeCall, mode: number, flags: number): NativeStats {
   };
 }
 
+/**
+ * restore-dirty compares its private pages with the image every this many
+ * resets and drops the unchanged ones: a page a tenant wrote once stays
+ * private (restored in place) and would be copied back on every reset until
+ * the next trim. One compare pass in SWEEP_EVERY costs little; it bounds how
+ * long pages nobody writes any more are carried along.
+ */
+const SWEEP_EVERY = 16;
+
 function performReset(settings: ResetSettings, key: string, slot: SlotResetState, call: NativeCall): number {
   const caps = capabilitiesFor(settings.disable);
   const policy = settings.mode === 'auto' ? policyFor(key, caps) : null;
@@ -287,6 +296,8 @@ function performReset(settings: ResetSettings, key: string, slot: SlotResetState
   let flags = 0;
   if (mode !== 'madvise' && settings.trimEvery > 0 && slot.resetsSinceDiscard + 1 >= settings.trimEvery) {
     flags |= NativeResetFlag.trim;
+  } else if ((mode === 'restore-dirty' || mode === 'restore-dirty-pread') && (slot.resetsSinceDiscard + 1) % SWEEP_EVERY === 0) {
+    flags |= NativeResetFlag.sweep;
   }
   // A slot leaving track-writes (or remapped, so its history is unknown)
   // drops its registration: markers left behind slow every later scan.
