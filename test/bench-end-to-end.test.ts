@@ -75,6 +75,17 @@ describe('runBench', () => {
       expect(row.rssBytes).toBeGreaterThan(0);
       expect(row.fallback).toBeNull();
     }
+    // Bytes restored per operation come from the pool that served the row.
+    const measured = json.rows.filter(isMeasured);
+    for (const row of measured.filter((r) => r.subject === 'fresh')) expect(row.bytesRestoredPerOp).toBe(0);
+    // copy zeroes the whole 1 MiB memory on every release.
+    for (const row of measured.filter((r) => r.subject === 'copy')) expect(row.bytesRestoredPerOp).toBeGreaterThanOrEqual(1 << 20);
+    const keepResident = measured.find((r) => r.subject === 'cow:keep-resident' && r.scenario === 'dirty_1mb_of_memory');
+    if (keepResident !== undefined) {
+      // keep-resident copies the first keepResidentBytes (1 MiB by default) back and keeps it resident.
+      expect(keepResident.bytesRestoredPerOp).toBeGreaterThanOrEqual(1 << 20);
+      expect(keepResident.residentPrivateBytes).toBeGreaterThan(0);
+    }
     expectRatiosFromSameRun(json);
     expect(json.rows.find((r) => r.subject === 'fresh' && isMeasured(r)) as MeasuredRow).toMatchObject({ ratioToFresh: 1 });
 

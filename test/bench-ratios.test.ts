@@ -38,7 +38,7 @@ const measurement = fc
     return {
       module, scenario, subject: s.subject, strategy: s.strategy, resetMode: null, status: 'measured',
       samples: 10, medianUs, p99Us: medianUs * 2, meanUs: medianUs, opsPerSec: 1e6 / medianUs,
-      minorFaultsPerOp: 0, rssBytes: 1, fallback: null,
+      minorFaultsPerOp: 0, rssBytes: 1, bytesRestoredPerOp: 0, residentPrivateBytes: 0, fallback: null,
     };
   });
 

@@ -32,6 +32,10 @@ export interface MeasuredRow extends RowKey {
   minorFaultsPerOp: number;
   /** Resident set size of the process right after the task. */
   rssBytes: number;
+  /** Bytes the pool's resets restored by copying, per operation (0 for strategies that copy nothing back). */
+  bytesRestoredPerOp: number;
+  /** Private bytes the pool's idle slots kept resident right after the task (stats().memory). */
+  residentPrivateBytes: number;
   /** fresh.medianUs / medianUs for the same module and scenario in this run; > 1 means faster than fresh. Null without a fresh row. */
   ratioToFresh: number | null;
   /** Set when a pooled strategy served the module by plain V8 instantiation: the reason. */

@@ -13,6 +13,7 @@ import type { ResetMode } from '../config/pool-config-schema.js';
 import { createPool, type InstancePool } from '../pool/instance-pool.js';
 import type { PreparedModule } from '../pool/prepared-module.js';
 import { SlotPool } from '../pool/slot-pool.js';
+import type { MemoryCounters } from '../pool/memory-counters.js';
 import type { PoolImage } from '../pool/pool-image.js';
 import type { PreparedLayout } from '../wasm/prepared-layout.js';
 import type { BenchScenario, BenchStrategy } from './bench-config-schema.js';
@@ -69,8 +70,12 @@ export interface OpenSubject {
    * count is how the bench notices a reset mode that does not work here.
    */
   resetFailures(): number;
+  /** The pool's memory counters (zeros for subjects without one). */
+  memory(): MemoryCounters;
   close(): void;
 }
+
+const NO_MEMORY_COUNTERS: MemoryCounters = { bytesRestored: 0, residentPrivateBytes: 0 };
 
 /** Bytes `dirty_1mb_of_memory` writes over: 1 MiB, one byte per 4 KiB page. */
 export const DIRTY_BYTES = 1 << 20;
@@ -150,6 +155,7 @@ async function openPoolSubject(spec: SubjectSpec, module: SubjectModule): Promis
       }
     },
     resetFailures: () => pool.stats().resetFailures,
+    memory: () => pool.stats().memory,
     close: () => pool.close(),
   };
 }
@@ -162,6 +168,7 @@ function openRawSubject(spec: SubjectSpec, module: SubjectModule): OpenSubject {
     fallback: null,
     operation: () => ({ skip: reason }),
     resetFailures: () => 0,
+    memory: () => NO_MEMORY_COUNTERS,
     close: () => undefined,
   });
   if (!layout.cow || layout.memory === null) {
@@ -201,6 +208,7 @@ function openRawSubject(spec: SubjectSpec, module: SubjectModule): OpenSubject {
       }
     },
     resetFailures: () => pool.stats().resetFailures,
+    memory: () => pool.stats().memory,
     close: () => {
       image?.release();
       pool.close();

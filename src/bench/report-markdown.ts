@@ -85,15 +85,16 @@ function lazyTable(report: BenchReport): string {
 
 function detailTable(report: BenchReport): string {
   const rows = report.rows.map((row) => {
-    if (!isMeasured(row)) return [row.module, row.scenario, row.subject, row.status, '', '', '', '', row.reason];
+    if (!isMeasured(row)) return [row.module, row.scenario, row.subject, row.status, '', '', '', '', '', '', row.reason];
     const r: MeasuredRow = row;
     return [
       r.module, r.scenario, r.subject, formatTime(r.medianUs), formatTime(r.p99Us), formatCount(r.opsPerSec),
-      formatFaults(r.minorFaultsPerOp), formatBytes(r.rssBytes), r.subject === 'fresh' ? '1 (base)' : formatRatio(r.ratioToFresh),
+      formatFaults(r.minorFaultsPerOp), formatBytes(r.bytesRestoredPerOp), formatBytes(r.residentPrivateBytes), formatBytes(r.rssBytes),
+      r.subject === 'fresh' ? '1 (base)' : formatRatio(r.ratioToFresh),
     ];
   });
-  return table(['module', 'scenario', 'strategy', 'median', 'p99', 'ops/s', 'faults/op', 'RSS', 'vs fresh'], rows,
-    ['l', 'l', 'l', 'r', 'r', 'r', 'r', 'r', 'r']);
+  return table(['module', 'scenario', 'strategy', 'median', 'p99', 'ops/s', 'faults/op', 'restored/op', 'resident private', 'RSS', 'vs fresh'], rows,
+    ['l', 'l', 'l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r']);
 }
 
 export function formatBenchMarkdown(report: BenchReport): string {
@@ -116,7 +117,7 @@ export function formatBenchMarkdown(report: BenchReport): string {
     '## Lazy funcref table',
     lazyTable(report),
     '## Every row',
-    `<details><summary>median, p99, throughput, minor page faults per operation, RSS after the task</summary>\n\n${detailTable(report)}\n\n</details>`,
+    `<details><summary>median, p99, throughput, minor page faults and bytes restored by the reset per operation, private bytes idle slots keep resident, RSS after the task</summary>\n\n${detailTable(report)}\n\n</details>`,
     ...(report.notes.length === 0 ? [] : ['## Notes', report.notes.map((n) => `- ${n}`).join('\n')]),
   ];
   return `${parts.filter((p) => p !== '').join('\n\n')}\n`;

@@ -145,7 +145,7 @@ async function measureModule(
           rows.push({ ...key(scenario, spec), status: 'unavailable', reason: resetFailedReason(spec) });
           continue;
         }
-        rows.push({ row: { ...key(scenario, spec), fallback: subject.fallback }, run: operation.run });
+        rows.push({ row: { ...key(scenario, spec), fallback: subject.fallback }, run: operation.run, memory: () => subject.memory() });
       }
     }
     for (const row of rows) {

@@ -15,10 +15,13 @@ import { sampleStats, type Measurement, type UnmeasuredRow } from './bench-resul
 import { collectGarbage } from './collect-garbage.js';
 import type { ProgressSink } from './progress-reporter.js';
 import { formatTime } from './report-format.js';
+import type { MemoryCounters } from '../pool/memory-counters.js';
 
 export interface TimedTask {
   row: Pick<Measurement, 'module' | 'scenario' | 'subject' | 'strategy' | 'resetMode' | 'fallback'>;
   run: () => void;
+  /** The subject pool's memory counters, read around the timed phase. */
+  memory?: () => MemoryCounters;
 }
 
 export interface TimingOptions {
@@ -36,6 +39,11 @@ interface Tally {
   error: string | null;
   /** Fault counter at the start of the current timed phase. */
   faultsAtStart: number;
+  /** Bytes restored during timed phases, and the counter at the start of the current one. */
+  restored: number;
+  restoredAtStart: number;
+  /** Private bytes idle slots kept resident after the last timed phase. */
+  residentPrivate: number;
 }
 
 function describeError(e: unknown): string {
@@ -55,7 +63,7 @@ export function labelOf(row: Pick<TimedTask['row'], 'module' | 'scenario' | 'sub
  * in order. Progress gets one step per task per round.
  */
 export function timeTasks(tasks: readonly TimedTask[], options: TimingOptions, progress: ProgressSink): (Measurement | UnmeasuredRow)[] {
-  const tallies: Tally[] = tasks.map(() => ({ samples: [], faults: 0, rss: 0, error: null, faultsAtStart: 0 }));
+  const tallies: Tally[] = tasks.map(() => ({ samples: [], faults: 0, rss: 0, error: null, faultsAtStart: 0, restored: 0, restoredAtStart: 0, residentPrivate: 0 }));
   const rounds = Math.max(1, options.rounds);
   for (let round = 0; round < rounds; round++) {
     const warm = round === 0 && options.warmupMs > 0;
@@ -83,12 +91,17 @@ export function timeTasks(tasks: readonly TimedTask[], options: TimingOptions, p
       indexOf.set(name, i);
       bench.add(name, task.run, {
         beforeAll(mode) {
-          if (mode === 'run') tally.faultsAtStart = process.resourceUsage().minorPageFault;
+          if (mode !== 'run') return;
+          tally.faultsAtStart = process.resourceUsage().minorPageFault;
+          tally.restoredAtStart = task.memory?.().bytesRestored ?? 0;
         },
         afterAll(mode) {
           if (mode !== 'run') return;
           tally.faults += process.resourceUsage().minorPageFault - tally.faultsAtStart;
           tally.rss = process.memoryUsage.rss();
+          const memory = task.memory?.();
+          tally.restored += (memory?.bytesRestored ?? 0) - tally.restoredAtStart;
+          tally.residentPrivate = memory?.residentPrivateBytes ?? 0;
         },
       });
     }
@@ -123,6 +136,8 @@ export function timeTasks(tasks: readonly TimedTask[], options: TimingOptions, p
       ...stats,
       minorFaultsPerOp: tally.faults / stats.samples,
       rssBytes: tally.rss,
+      bytesRestoredPerOp: tally.restored / stats.samples,
+      residentPrivateBytes: tally.residentPrivate,
     } satisfies Measurement;
   });
 }

@@ -27,6 +27,7 @@ import { IndexAllocator } from '../policy/index-allocator.js';
 import { resetModuleStatistics, resetStatistics, type ResetModeCounters } from '../slots/memory-reset.js';
 import { SLOT_STATES, type SlotState } from '../slots/slot-state.js';
 import { V8Slot } from '../slots/v8-slot.js';
+import { residentPrivateBytesOf, type MemoryCounters } from './memory-counters.js';
 import { Lease, type LeaseBacking } from './lease.js';
 import { prepareModule, PreparedModule, type PoolFallbackReason, type PrepareOptions } from './prepared-module.js';
 import { InstanceSnapshot } from './reuse-snapshot.js';
@@ -65,6 +66,8 @@ export interface PoolStats {
   fallbacks: Partial<Record<PoolFallbackReason, number>>;
   retired: number;
   resetFailures: number;
+  /** Memory the resets did: bytes copied back (image or zeros) in total, and private bytes idle slots keep resident now. */
+  memory: MemoryCounters;
   exhausted: number;
   /** Process-wide reset counters, keyed by the mode that actually ran. */
   reset: Record<string, ResetModeCounters>;
@@ -127,7 +130,7 @@ export class InstancePool {
   #closed = false;
   readonly #counters = {
     active: 0, acquired: 0, released: 0, reclaimed: 0,
-    hits: 0, cold: 0, evicted: 0, resetFailures: 0, exhausted: 0,
+    hits: 0, cold: 0, evicted: 0, resetFailures: 0, exhausted: 0, bytesRestored: 0,
   };
   readonly #fallbacks: Partial<Record<PoolFallbackReason, number>> = {};
 
@@ -225,6 +228,7 @@ export class InstancePool {
       retired: this.#slots.reduce((sum, slot) => sum + slot.retirements, 0),
       resetFailures: c.resetFailures,
       exhausted: c.exhausted,
+      memory: { bytesRestored: c.bytesRestored, residentPrivateBytes: residentPrivateBytesOf(this.#slots) },
       reset: resetStatistics(),
       modules: this.#moduleStats(),
     };
@@ -418,6 +422,7 @@ export class InstancePool {
     if (kept !== undefined && !kept.snapshot.restorable()) this.#kept.delete(slot.id);
     try {
       slot.release(prepared.resetSettings, prepared.slotKey);
+      c.bytesRestored += slot.lastResetCopied;
       this.#kept.get(slot.id)?.snapshot.restore();
     } catch {
       // The slot is `unknown` now: its next use does a full reset, so no data

@@ -19,6 +19,7 @@ import { RawSlot } from '../slots/raw-slot.js';
 import { SLOT_STATES, type SlotState } from '../slots/slot-state.js';
 import { PoolImage } from './pool-image.js';
 import { RawSlotLease } from './raw-slot-lease.js';
+import { residentPrivateBytesOf, type MemoryCounters } from './memory-counters.js';
 import { acquireWithin, SlotWaiters } from './slot-waiters.js';
 
 export interface RawAcquireOptions {
@@ -34,6 +35,7 @@ export interface SlotPoolStats {
   affinity: { hits: number; cold: number; evicted: number };
   resetFailures: number;
   exhausted: number;
+  memory: MemoryCounters;
   reset: ReturnType<typeof resetStatistics>;
 }
 
@@ -45,7 +47,7 @@ export class SlotPool {
   readonly #reset: ResetSettings;
   readonly #pageSize: number;
   #closed = false;
-  readonly #counters = { active: 0, acquired: 0, released: 0, hits: 0, cold: 0, evicted: 0, resetFailures: 0, exhausted: 0 };
+  readonly #counters = { active: 0, acquired: 0, released: 0, hits: 0, cold: 0, evicted: 0, resetFailures: 0, exhausted: 0, bytesRestored: 0 };
 
   constructor(config: PoolConfigInput | PoolConfig = {}) {
     this.config = parseConfig(config);
@@ -98,6 +100,7 @@ export class SlotPool {
       affinity: { hits: c.hits, cold: c.cold, evicted: c.evicted },
       resetFailures: c.resetFailures,
       exhausted: c.exhausted,
+      memory: { bytesRestored: c.bytesRestored, residentPrivateBytes: residentPrivateBytesOf(this.#slots) },
       reset: resetStatistics(),
     };
   }
@@ -179,6 +182,7 @@ export class SlotPool {
     c.released += 1;
     try {
       slot.release(this.#reset, `raw:${key}`);
+      c.bytesRestored += slot.lastResetCopied;
     } catch {
       // `unknown`: the next acquire reconfigures it from scratch.
       c.resetFailures += 1;
