@@ -15,9 +15,9 @@ const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.me
 const HELP = `cowpool ${VERSION} — copy-on-write WebAssembly instance pooling for Node.js on Linux
 
 Usage:
+  cowpool bench [module.wasm ...] [--quick]   compare the strategies side by side (ratios vs fresh)
   cowpool inspect <module.wasm> [--json]      how the pool would serve a module (and why not)
   cowpool check-config <pool.json>            validate a pool configuration file
-  cowpool bench [module.wasm ...] [--quick]   compare the strategies side by side (ratios vs fresh)
   cowpool --help | --version
 
 Run \`cowpool <command> --help\` for a command's options.
