@@ -31,7 +31,8 @@ export interface RawAcquireOptions {
 
 export interface SlotPoolStats {
   slots: { total: number; limit: number; byState: Record<SlotState, number> };
-  leases: { active: number; acquired: number; released: number };
+  /** `reclaimed`: leases garbage-collected without release(); their slots were unmapped, never reused as they were. */
+  leases: { active: number; acquired: number; released: number; reclaimed: number };
   affinity: { hits: number; cold: number; evicted: number };
   resetFailures: number;
   exhausted: number;
@@ -47,7 +48,8 @@ export class SlotPool {
   readonly #reset: ResetSettings;
   readonly #pageSize: number;
   #closed = false;
-  readonly #counters = { active: 0, acquired: 0, released: 0, hits: 0, cold: 0, evicted: 0, resetFailures: 0, exhausted: 0, bytesRestored: 0 };
+  readonly #registry = new FinalizationRegistry<RawSlot>((slot) => this.#reclaim(slot));
+  readonly #counters = { active: 0, acquired: 0, released: 0, reclaimed: 0, hits: 0, cold: 0, evicted: 0, resetFailures: 0, exhausted: 0, bytesRestored: 0 };
 
   constructor(config: PoolConfigInput | PoolConfig = {}) {
     this.config = parseConfig(config);
@@ -96,7 +98,7 @@ export class SlotPool {
     const c = this.#counters;
     return {
       slots: { total: this.#slots.filter((s) => s.native !== null).length, limit: this.config.limits.maxSlots, byState },
-      leases: { active: c.active, acquired: c.acquired, released: c.released },
+      leases: { active: c.active, acquired: c.acquired, released: c.released, reclaimed: c.reclaimed },
       affinity: { hits: c.hits, cold: c.cold, evicted: c.evicted },
       resetFailures: c.resetFailures,
       exhausted: c.exhausted,
@@ -173,7 +175,28 @@ export class SlotPool {
     }
     c.acquired += 1;
     c.active += 1;
-    return new RawSlotLease(slot, request.maxBytes, () => this.#giveBack(slot, request.key));
+    const token = {};
+    const lease = new RawSlotLease(slot, request.maxBytes, () => {
+      this.#registry.unregister(token);
+      this.#giveBack(slot, request.key);
+    });
+    this.#registry.register(lease, slot, token);
+    return lease;
+  }
+
+  /**
+   * A lease was garbage-collected unreleased. Its buffer may still be
+   * reachable, so the slot is destroyed (every buffer detached, the range
+   * unmapped) rather than reset and handed to someone else.
+   */
+  #reclaim(slot: RawSlot): void {
+    if (slot.state !== 'leased') return;
+    const c = this.#counters;
+    c.active -= 1;
+    c.reclaimed += 1;
+    slot.destroy();
+    this.#allocator.free(slot.id, null);
+    this.#waiters.notify();
   }
 
   #giveBack(slot: RawSlot, key: string): void {
