@@ -183,8 +183,9 @@ export const PoolConfigSchema = z
       .boolean()
       .default(true)
       .describe(
-        'Build funcref tables lazily: an entry is materialised on first read, and resetting a table clears a '
-          + 'bitmap instead of rewriting every entry.',
+        'Tables made by SlotPool.createTable (runtimes written in JS/TS) are built lazily: an entry is '
+          + 'materialised on first read, and resetting a table clears a bitmap instead of rewriting every entry. '
+          + 'V8 instances keep V8\'s own tables.',
       ),
   })
   // `$schema` is for editors only; the resolved configuration does not carry it.

@@ -16,6 +16,9 @@ import { addon } from '../native/addon.js';
 import { IndexAllocator } from '../policy/index-allocator.js';
 import { resetStatistics, type ResetSettings } from '../slots/memory-reset.js';
 import { RawSlot } from '../slots/raw-slot.js';
+import { EagerFuncTable } from '../table/eager-func-table.js';
+import type { ElementInit, FuncTable } from '../table/element-segments.js';
+import { LazyFuncTable } from '../table/lazy-func-table.js';
 import { SLOT_STATES, type SlotState } from '../slots/slot-state.js';
 import { PoolImage } from './pool-image.js';
 import { RawSlotLease } from './raw-slot-lease.js';
@@ -89,6 +92,19 @@ export class SlotPool {
     const { exhausted } = this.config;
     const timeout = exhausted.policy === 'wait' ? exhausted.timeoutMs : 0;
     return acquireWithin(() => this.#tryAcquire(request), this.#waiters, timeout, () => this.#exhaustedError(request.key).message);
+  }
+
+  /**
+   * A funcref table for one of the runtime's instances, built from the
+   * module's element segments: lazy (an entry is materialised on first read,
+   * reset clears a bitmap) when `lazyTables` is on — the default — else eager.
+   * Keep it with the slot and `reset()` it on release.
+   */
+  createTable<F>(size: number, segments: readonly ElementInit[], materialize: (funcIndex: number) => F, maximum: number | null = null): FuncTable<F> {
+    this.#assertOpen('createTable()');
+    return this.config.lazyTables
+      ? new LazyFuncTable(size, segments, materialize, maximum)
+      : new EagerFuncTable(size, segments, materialize, maximum);
   }
 
   stats(): SlotPoolStats {
