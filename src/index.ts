@@ -5,9 +5,16 @@
 export { CowpoolError, ERROR_CODES, isCowpoolError } from './errors.js';
 export type { CowpoolErrorCode, ConfigIssue } from './errors.js';
 
-export { loadConfig, parseConfig } from './config/load-config.js';
-export { PoolConfigSchema, RESET_MODES, STRATEGIES } from './config/pool-config-schema.js';
-export type { PoolConfig, PoolConfigInput, ResetMode, Strategy } from './config/pool-config-schema.js';
+export { loadConfig, loadRawSlotPoolConfig, parseConfig, parseRawSlotPoolConfig } from './config/load-config.js';
+export { PoolConfigSchema, RawSlotPoolConfigSchema, RESET_MODES, STRATEGIES } from './config/pool-config-schema.js';
+export type {
+  PoolConfig,
+  PoolConfigInput,
+  RawSlotPoolConfig,
+  RawSlotPoolConfigInput,
+  ResetMode,
+  Strategy,
+} from './config/pool-config-schema.js';
 
 export { createPool, InstancePool } from './pool/instance-pool.js';
 export type { EmscriptenHook, Imports, PoolStats, Reservation } from './pool/instance-pool.js';
@@ -29,8 +36,5 @@ export { LazyFuncTable } from './table/lazy-func-table.js';
 export { EagerFuncTable } from './table/eager-func-table.js';
 export type { ElementInit, FuncTable } from './table/element-segments.js';
 
-export { runBench } from './bench/run-bench.js';
-export type { RunBenchOptions } from './bench/run-bench.js';
-export { BenchConfigSchema } from './bench/bench-config-schema.js';
-export type { BenchConfig, BenchConfigInput } from './bench/bench-config-schema.js';
-export type { BenchReport } from './bench/bench-results.js';
+// The bench harness (and tinybench with it) is a tool, not part of the
+// library: it is the `cowpool/bench` subpath (src/bench/index.ts).

@@ -2,10 +2,12 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { loadConfig, parseConfig } from '../src/config/load-config.js';
+import { loadConfig, loadRawSlotPoolConfig, parseConfig, parseRawSlotPoolConfig } from '../src/config/load-config.js';
 
 const poolJsonPath = fileURLToPath(new URL('../config/pool.json', import.meta.url));
 const poolJson = JSON.parse(readFileSync(poolJsonPath, 'utf8')) as Record<string, unknown>;
+const rawJsonPath = fileURLToPath(new URL('../config/raw-slot-pool.json', import.meta.url));
+const rawJson = JSON.parse(readFileSync(rawJsonPath, 'utf8')) as Record<string, unknown>;
 
 /** Dotted paths of every leaf of a plain JSON object. */
 function leafPaths(value: unknown, prefix = ''): string[] {
@@ -30,13 +32,11 @@ describe('configuration defaults', () => {
         maxSlots: 64,
         maxSlotsPerImage: 64,
         maxMemoryBytesPerSlot: 4 * 1024 ** 3,
-        guardBytes: 2 * 1024 ** 2,
         maxUnusedWarmSlots: 16,
         maxImageBytes: 256 * 1024 ** 2,
       },
       reset: { mode: 'auto', keepResidentBytes: 1024 ** 2, maxResidentBytes: 16 * 1024 ** 2, trimEvery: 1000 },
       exhausted: { policy: 'throw' },
-      lazyTables: true,
     });
   });
 
@@ -68,5 +68,23 @@ describe('configuration defaults', () => {
 
   it('$schema is accepted and not carried into the resolved configuration', () => {
     expect(parseConfig({ $schema: 'https://example.invalid/pool.schema.json' })).toStrictEqual(parseConfig({}));
+  });
+});
+
+describe('raw slot pool configuration defaults', () => {
+  it('{} resolves to the instance pool\'s defaults less strategy, plus guards and lazy tables', () => {
+    const { strategy: _strategy, ...shared } = parseConfig({});
+    expect(parseRawSlotPoolConfig({})).toStrictEqual({
+      ...shared,
+      limits: { ...shared.limits, guardBytes: 2 * 1024 ** 2 },
+      lazyTables: true,
+    });
+  });
+
+  it('config/raw-slot-pool.json parses to exactly the schema defaults and spells out every field', () => {
+    expect(loadRawSlotPoolConfig(rawJsonPath)).toStrictEqual(parseRawSlotPoolConfig({}));
+    const written = new Set(leafPaths(rawJson));
+    for (const path of leafPaths(parseRawSlotPoolConfig({}))) expect(written, `raw-slot-pool.json lacks ${path}`).toContain(path);
+    expect(rawJson.$schema).toBe('./raw-slot-pool.schema.json');
   });
 });

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { loadConfig, parseConfig, parseConfigJson } from '../src/config/load-config.js';
+import { loadConfig, parseConfig, parseConfigJson, parseRawSlotPoolConfig } from '../src/config/load-config.js';
 import { CowpoolError } from '../src/errors.js';
 
 function failure(run: () => unknown): CowpoolError {
@@ -80,7 +80,7 @@ describe('parseConfig reports every bad field at once', () => {
     expect(issueAt(error, 'limits.maxSlot')).toContain('did you mean maxSlots?');
     expect(issueAt(error, 'stratgy')).toContain('did you mean strategy?');
     // Nothing is close to bogusField: list what is allowed instead of guessing.
-    expect(issueAt(error, 'bogusField')).toMatch(/known keys here: .*strategy.*lazyTables/);
+    expect(issueAt(error, 'bogusField')).toMatch(/known keys here: .*strategy.*exhausted/);
   });
 
   it('says which policy a key belongs to when it is used with the other one', () => {
@@ -89,14 +89,14 @@ describe('parseConfig reports every bad field at once', () => {
   });
 
   it('rejects a bad unit string and suggests the binary unit', () => {
-    const error = failure(() => parseConfig({ limits: { guardBytes: '2MB', maxImageBytes: '12 parsecs' } }));
+    const error = failure(() => parseRawSlotPoolConfig({ limits: { guardBytes: '2MB', maxImageBytes: '12 parsecs' } }));
     expect(issueAt(error, 'limits.guardBytes')).toContain('did you mean "2MiB"?');
     expect(issueAt(error, 'limits.maxImageBytes')).toMatch(/"12 parsecs" is not a byte size — .*KiB, MiB, GiB/);
   });
 
   it('checks byte sizes against their bounds after applying the unit', () => {
     const error = failure(() =>
-      parseConfig({ limits: { maxMemoryBytesPerSlot: '63KiB', guardBytes: '3000' }, reset: { maxResidentBytes: '8GiB' } }),
+      parseRawSlotPoolConfig({ limits: { maxMemoryBytesPerSlot: '63KiB', guardBytes: '3000' }, reset: { maxResidentBytes: '8GiB' } }),
     );
     expect(issueAt(error, 'limits.maxMemoryBytesPerSlot')).toContain('below the minimum 64KiB');
     expect(issueAt(error, 'limits.guardBytes')).toContain('not a multiple of 4KiB');

@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { CowpoolError, isCowpoolError } from '../errors.js';
-import { loadConfig } from '../config/load-config.js';
+import { loadConfig, loadRawSlotPoolConfig } from '../config/load-config.js';
 import { prepareLayout } from '../wasm/prepare-layout.js';
 import { benchCommand } from './bench-command.js';
 import { flagHelp, parseArgs, type FlagSpec } from './cli-args.js';
@@ -17,7 +17,7 @@ const HELP = `cowpool ${VERSION} — copy-on-write WebAssembly instance pooling 
 Usage:
   cowpool bench [module.wasm ...] [--quick]   compare the strategies side by side (ratios vs fresh)
   cowpool inspect <module.wasm> [--json]      how the pool would serve a module (and why not)
-  cowpool check-config <pool.json>            validate a pool configuration file
+  cowpool check-config <pool.json>            validate a pool configuration file (--raw-slots: a raw slot pool's)
   cowpool --help | --version
 
 Run \`cowpool <command> --help\` for a command's options.
@@ -29,6 +29,10 @@ const INSPECT_FLAGS: Record<string, FlagSpec> = {
 };
 
 const CHECK_FLAGS: Record<string, FlagSpec> = {
+  'raw-slots': {
+    value: false,
+    description: 'check a raw slot pool configuration (RawSlotPool); the default when the file\'s $schema names raw-slot-pool.schema.json',
+  },
   help: { value: false, description: 'show this help' },
 };
 
@@ -129,10 +133,22 @@ function inspect(argv: readonly string[], io: CliIo): number {
 function checkConfig(argv: readonly string[], io: CliIo): number {
   const args = parseArgs(argv, CHECK_FLAGS, 'check-config');
   if (args.flags.has('help') || args.positionals.length !== 1) {
-    io.stdout(`Usage: cowpool check-config <pool.json>\n\n${flagHelp(CHECK_FLAGS)}\n`);
+    io.stdout(`Usage: cowpool check-config [--raw-slots] <pool.json>\n\n${flagHelp(CHECK_FLAGS)}\n`);
     return args.flags.has('help') ? 0 : 2;
   }
-  const config = loadConfig(args.positionals[0] as string);
-  io.stdout(`${args.positionals[0]}: valid\n${JSON.stringify(config, null, 2)}\n`);
+  const path = args.positionals[0] as string;
+  const raw = args.flags.has('raw-slots') || namesRawSlotSchema(path);
+  const config = raw ? loadRawSlotPoolConfig(path) : loadConfig(path);
+  io.stdout(`${path}: valid ${raw ? 'raw slot pool' : 'instance pool'} configuration\n${JSON.stringify(config, null, 2)}\n`);
   return 0;
+}
+
+/** True when the file's `$schema` points at the raw slot pool's schema (the file is read again, validated, below). */
+function namesRawSlotSchema(path: string): boolean {
+  try {
+    const value = JSON.parse(readFileSync(path, 'utf8').replace(/^\uFEFF/, '')) as { $schema?: unknown };
+    return typeof value.$schema === 'string' && value.$schema.endsWith('raw-slot-pool.schema.json');
+  } catch {
+    return false;
+  }
 }

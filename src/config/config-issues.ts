@@ -140,7 +140,15 @@ function knownKeysAt(root: Schema, input: unknown, path: readonly PathSegment[])
 
 // ---- one zod issue → one or more ConfigIssues ------------------------------
 
-function unknownKeyMessage(key: string, known: KnownKeys | undefined): string {
+/**
+ * Keys (dotted paths) that are valid in a sibling kind of configuration, with
+ * the sentence that says where they belong: `guardBytes` given to the
+ * instance pool, `strategy` given to the raw slot pool.
+ */
+export type KeysElsewhere = Readonly<Record<string, string>>;
+
+function unknownKeyMessage(key: string, known: KnownKeys | undefined, elsewhere: string | undefined): string {
+  if (elsewhere !== undefined) return `not a setting of this pool: ${elsewhere} — remove it`;
   if (known === undefined) return 'unknown key — remove it';
   const selects = known.elsewhere.get(key);
   if (selects !== undefined) return `unknown key here (${key} belongs with ${selects}) — remove it, or set ${selects}`;
@@ -149,7 +157,7 @@ function unknownKeyMessage(key: string, known: KnownKeys | undefined): string {
   return `unknown key — remove it (known keys here: ${known.keys.join(', ')})`;
 }
 
-function rewrite(issue: Issue, root: Schema, input: unknown): ConfigIssue[] {
+function rewrite(issue: Issue, root: Schema, input: unknown, elsewhere: KeysElsewhere): ConfigIssue[] {
   const path = formatPath(issue.path);
   const at = (message: string): ConfigIssue[] => [{ path, message }];
   // Messages composed in the schema already say what to do.
@@ -158,10 +166,10 @@ function rewrite(issue: Issue, root: Schema, input: unknown): ConfigIssue[] {
   switch (issue.code) {
     case 'unrecognized_keys': {
       const known = knownKeysAt(root, input, issue.path);
-      return issue.keys.map((key) => ({
-        path: formatPath([...issue.path, key]),
-        message: unknownKeyMessage(key, known),
-      }));
+      return issue.keys.map((key) => {
+        const keyPath = formatPath([...issue.path, key]);
+        return { path: keyPath, message: unknownKeyMessage(key, known, elsewhere[keyPath]) };
+      });
     }
     case 'invalid_type': {
       const want = expectedWords(issue.expected);
@@ -216,6 +224,11 @@ function rewrite(issue: Issue, root: Schema, input: unknown): ConfigIssue[] {
  * Every problem zod found, one entry per bad field (an object with two
  * unknown keys yields two entries), in the order zod reported them.
  */
-export function toConfigIssues(issues: readonly Issue[], root: Schema, input: unknown): ConfigIssue[] {
-  return issues.flatMap((issue) => rewrite(issue, root, input));
+export function toConfigIssues(
+  issues: readonly Issue[],
+  root: Schema,
+  input: unknown,
+  elsewhere: KeysElsewhere = {},
+): ConfigIssue[] {
+  return issues.flatMap((issue) => rewrite(issue, root, input, elsewhere));
 }

@@ -5,10 +5,29 @@
  * the file in one pass instead of one error per run.
  */
 import { invalidConfig, parseJsonText, readConfigText } from './config-file.js';
-import { toConfigIssues } from './config-issues.js';
-import { PoolConfigSchema, type PoolConfig } from './pool-config-schema.js';
+import { toConfigIssues, type KeysElsewhere } from './config-issues.js';
+import {
+  PoolConfigSchema,
+  RawSlotPoolConfigSchema,
+  type PoolConfig,
+  type RawSlotPoolConfig,
+} from './pool-config-schema.js';
 
 const WHAT = 'cowpool configuration';
+const RAW_WHAT = 'cowpool raw slot pool configuration';
+
+/** Raw-slot-only settings given to the instance pool. */
+const RAW_SLOT_ONLY: KeysElsewhere = {
+  'limits.guardBytes': 'guard regions belong to the raw slot pool (RawSlotPool); V8 reserves the guards of an '
+    + 'instance pool\'s memories itself',
+  lazyTables: 'lazyTables belongs to the raw slot pool (RawSlotPool.createTable); V8 builds the tables of an '
+    + 'instance pool\'s instances',
+};
+
+/** Instance-pool-only settings given to the raw slot pool. */
+const INSTANCE_ONLY: KeysElsewhere = {
+  strategy: 'strategy belongs to the instance pool (createPool); a raw slot pool always maps images copy-on-write',
+};
 
 /**
  * Validate `value` (e.g. an object literal or parsed JSON) and fill in every
@@ -18,7 +37,7 @@ const WHAT = 'cowpool configuration';
 export function parseConfig(value: unknown, source = 'configuration object'): PoolConfig {
   const result = PoolConfigSchema.safeParse(value, { reportInput: true });
   if (result.success) return result.data;
-  throw invalidConfig(WHAT, source, toConfigIssues(result.error.issues, PoolConfigSchema, value));
+  throw invalidConfig(WHAT, source, toConfigIssues(result.error.issues, PoolConfigSchema, value, RAW_SLOT_ONLY));
 }
 
 /**
@@ -36,4 +55,20 @@ export function parseConfigJson(text: string, source = 'configuration text'): Po
  */
 export function loadConfig(path: string): PoolConfig {
   return parseConfigJson(readConfigText(path, WHAT), path);
+}
+
+/**
+ * Validate a raw slot pool configuration (`RawSlotPool`): the instance pool's
+ * fields without `strategy`, plus `limits.guardBytes` and `lazyTables`.
+ * @throws CowpoolError INVALID_CONFIG listing every bad field.
+ */
+export function parseRawSlotPoolConfig(value: unknown, source = 'configuration object'): RawSlotPoolConfig {
+  const result = RawSlotPoolConfigSchema.safeParse(value, { reportInput: true });
+  if (result.success) return result.data;
+  throw invalidConfig(RAW_WHAT, source, toConfigIssues(result.error.issues, RawSlotPoolConfigSchema, value, INSTANCE_ONLY));
+}
+
+/** Read and validate a raw slot pool configuration file. */
+export function loadRawSlotPoolConfig(path: string): RawSlotPoolConfig {
+  return parseRawSlotPoolConfig(parseJsonText(readConfigText(path, RAW_WHAT), RAW_WHAT, path), path);
 }

@@ -40,8 +40,8 @@ function whenFieldsValid(...fields: string[]) {
 const slotCount = (what: string) =>
   z.number().int().min(1).max(MAX_SLOTS_LIMIT).describe(`${what} A whole number from 1 to ${MAX_SLOTS_LIMIT}.`);
 
-export const LimitsSchema = z
-  .strictObject({
+/** Limits both pools share. */
+const sharedLimitFields = {
     maxSlots: slotCount(
       'Memories the pool may hold at once, counting leased slots, warm slots (idle, still holding the image of the '
         + 'module they last served) and cold slots (idle, empty).',
@@ -55,12 +55,6 @@ export const LimitsSchema = z
       .describe(
         'A slot\'s maximum memory size, growth included: bytes, or a size such as "4GiB". A multiple of 64KiB '
           + '(the wasm page) from 64KiB to 4GiB.',
-      ),
-    guardBytes: byteSize({ min: 0, max: 1 * GiB, multipleOf: SYSTEM_PAGE })
-      .prefault('2MiB')
-      .describe(
-        'Inaccessible (PROT_NONE) bytes before and after each raw slot, so a stray access just past either end '
-          + 'faults instead of reaching a neighbouring slot. A multiple of 4KiB from 0 to 1GiB.',
       ),
     maxUnusedWarmSlots: z
       .number()
@@ -79,19 +73,54 @@ export const LimitsSchema = z
         'Largest initial memory image the pool writes into a sealed memfd; a module with a larger image is '
           + 'served by the plain path. From 0 to 4GiB.',
       ),
-  })
-  .refine((limits) => limits.maxSlotsPerImage === undefined || limits.maxSlotsPerImage <= limits.maxSlots, {
-    path: ['maxSlotsPerImage'],
-    when: whenFieldsValid('maxSlots', 'maxSlotsPerImage'),
-    error: (issue) => {
-      const limits = issue.input as { maxSlots: number; maxSlotsPerImage: number };
-      return `limits.maxSlotsPerImage (${limits.maxSlotsPerImage}) is larger than limits.maxSlots `
-        + `(${limits.maxSlots}) — lower limits.maxSlotsPerImage to at most ${limits.maxSlots}, `
-        + `or raise limits.maxSlots to at least ${limits.maxSlotsPerImage}`;
-    },
-  })
-  .transform(({ maxSlotsPerImage, ...limits }) => ({ ...limits, maxSlotsPerImage: maxSlotsPerImage ?? limits.maxSlots }))
-  .describe('How many memories the pool holds, and how large they may be.');
+};
+
+/** Raw slots only: the addon reserves their address range itself, guards included. */
+export const guardBytesField = byteSize({ min: 0, max: 1 * GiB, multipleOf: SYSTEM_PAGE })
+  .prefault('2MiB')
+  .describe(
+    'Inaccessible (PROT_NONE) bytes before and after each raw slot, so a stray access just past either end '
+      + 'faults instead of reaching a neighbouring slot. A multiple of 4KiB from 0 to 1GiB.',
+  );
+
+/** maxSlotsPerImage ≤ maxSlots, then maxSlotsPerImage resolved (it defaults to maxSlots). */
+function slotLimits<T extends z.core.$ZodLooseShape>(shape: T) {
+  return z
+    .strictObject(shape)
+    .refine(
+      (limits) => {
+        const l = limits as { maxSlots: number; maxSlotsPerImage?: number };
+        return l.maxSlotsPerImage === undefined || l.maxSlotsPerImage <= l.maxSlots;
+      },
+      {
+        path: ['maxSlotsPerImage'],
+        when: whenFieldsValid('maxSlots', 'maxSlotsPerImage'),
+        error: (issue) => {
+          const limits = issue.input as { maxSlots: number; maxSlotsPerImage: number };
+          return `limits.maxSlotsPerImage (${limits.maxSlotsPerImage}) is larger than limits.maxSlots `
+            + `(${limits.maxSlots}) — lower limits.maxSlotsPerImage to at most ${limits.maxSlots}, `
+            + `or raise limits.maxSlots to at least ${limits.maxSlotsPerImage}`;
+        },
+      },
+    )
+    .transform((limits) => {
+      const { maxSlotsPerImage, ...rest } = limits as typeof limits & { maxSlots: number; maxSlotsPerImage?: number };
+      return { ...rest, maxSlotsPerImage: maxSlotsPerImage ?? rest.maxSlots };
+    });
+}
+
+/** The instance pool's limits (V8 owns each memory's reservation and guards). */
+export const LimitsSchema = slotLimits(sharedLimitFields).describe('How many memories the pool holds, and how large they may be.');
+
+/** The raw slot pool's limits: the instance pool's plus the guards the addon reserves around each slot. */
+export const RawSlotLimitsSchema = slotLimits({ ...sharedLimitFields, guardBytes: guardBytesField }).describe(
+  'How many raw slots the pool holds, how large they may be, and the guard regions around each.',
+);
+
+/** keepResidentBytes when the configuration leaves it out (capped by maxResidentBytes). */
+export const DEFAULT_KEEP_RESIDENT_BYTES = 1 * MiB;
+/** The modes that read keepResidentBytes. */
+const KEEP_RESIDENT_USERS: ReadonlySet<string> = new Set<ResetMode>(['keep-resident', 'auto']);
 
 export const ResetSchema = z
   .strictObject({
@@ -107,10 +136,11 @@ export const ResetSchema = z
           + 'cheapest for it, never much worse than "madvise". Modes the kernel lacks fall back to the next one.',
       ),
     keepResidentBytes: byteSize({ min: 0, max: 4 * GiB, multipleOf: SYSTEM_PAGE })
-      .prefault('1MiB')
+      .optional()
       .describe(
         'Bytes at the start of a slot restored by copying instead of dropped, so they stay resident for the next '
-          + 'tenant (used by "keep-resident" and "auto"). A multiple of 4KiB, at most maxResidentBytes.',
+          + 'tenant (used by "keep-resident" and "auto"). A multiple of 4KiB, at most maxResidentBytes. Default: '
+          + '1MiB, or maxResidentBytes when that is smaller.',
       ),
     maxResidentBytes: byteSize({ min: 0, max: 4 * GiB, multipleOf: SYSTEM_PAGE })
       .prefault('16MiB')
@@ -129,15 +159,28 @@ export const ResetSchema = z
           + 'resident do not pile up; 0 never trims.',
       ),
   })
-  .refine((reset) => reset.keepResidentBytes <= reset.maxResidentBytes, {
-    path: ['keepResidentBytes'],
-    when: whenFieldsValid('keepResidentBytes', 'maxResidentBytes'),
-    error: (issue) => {
-      const reset = issue.input as { keepResidentBytes: number; maxResidentBytes: number };
-      return `reset.keepResidentBytes (${reset.keepResidentBytes} bytes) is larger than reset.maxResidentBytes `
-        + `(${reset.maxResidentBytes} bytes) — lower reset.keepResidentBytes or raise reset.maxResidentBytes`;
+  // Checked only where keepResidentBytes is used and was written: a
+  // track-writes pool with a small maxResidentBytes must not fail on a
+  // keep-resident default the user never set.
+  .refine(
+    (reset) => reset.keepResidentBytes === undefined
+      || !KEEP_RESIDENT_USERS.has(reset.mode)
+      || reset.keepResidentBytes <= reset.maxResidentBytes,
+    {
+      path: ['keepResidentBytes'],
+      when: whenFieldsValid('mode', 'keepResidentBytes', 'maxResidentBytes'),
+      error: (issue) => {
+        const reset = issue.input as { mode: string; keepResidentBytes: number; maxResidentBytes: number };
+        return `reset.keepResidentBytes (${reset.keepResidentBytes} bytes) is larger than reset.maxResidentBytes `
+          + `(${reset.maxResidentBytes} bytes), which mode "${reset.mode}" cannot honour — lower `
+          + 'reset.keepResidentBytes or raise reset.maxResidentBytes';
+      },
     },
-  })
+  )
+  .transform(({ keepResidentBytes, ...reset }) => ({
+    ...reset,
+    keepResidentBytes: keepResidentBytes ?? Math.min(DEFAULT_KEEP_RESIDENT_BYTES, reset.maxResidentBytes),
+  }))
   .describe('How a released slot is made clean for its next tenant.');
 
 export const ExhaustedSchema = z
@@ -161,50 +204,73 @@ export const ExhaustedSchema = z
       + 'or {"policy": "wait", "timeoutMs": 1000}.',
   );
 
+const schemaField = z
+  .string()
+  .optional()
+  .describe('Path or URL of the JSON Schema for this file, for editors; cowpool ignores it.');
+
+const strategyField = z
+  .enum(STRATEGIES)
+  .default('cow')
+  .describe(
+    'How each instance gets its memory: "fresh" lets V8 allocate and initialise it; "copy" takes a pooled '
+      + 'memory and copies the data segments in; "cow" maps the module\'s sealed image copy-on-write into a '
+      + 'pooled memory; "reuse" keeps one instance and rewinds its memory, globals and tables (fastest, '
+      + 'weakest isolation).',
+  );
+
+/** The instance pool's configuration (`createPool`, `config/pool.json`). */
 export const PoolConfigSchema = z
   .strictObject({
-    $schema: z
-      .string()
-      .optional()
-      .describe('Path or URL of the JSON Schema for this file, for editors; cowpool ignores it.'),
-    strategy: z
-      .enum(STRATEGIES)
-      .default('cow')
-      .describe(
-        'How each instance gets its memory: "fresh" lets V8 allocate and initialise it; "copy" takes a pooled '
-          + 'memory and copies the data segments in; "cow" maps the module\'s sealed image copy-on-write into a '
-          + 'pooled memory; "reuse" keeps one instance and rewinds its memory, globals and tables (fastest, '
-          + 'weakest isolation).',
-      ),
+    $schema: schemaField,
+    strategy: strategyField,
     limits: LimitsSchema.prefault({}),
+    reset: ResetSchema.prefault({}),
+    exhausted: ExhaustedSchema.prefault({ policy: 'throw' }),
+  })
+  // `$schema` is for editors only; the resolved configuration does not carry it.
+  .transform(({ $schema: _editorsOnly, ...config }) => config)
+  .describe('cowpool instance pool configuration (createPool).');
+
+/** The raw slot pool's configuration (`RawSlotPool` / `SlotPool`, `config/raw-slot-pool.json`). */
+export const RawSlotPoolConfigSchema = z
+  .strictObject({
+    $schema: schemaField,
+    limits: RawSlotLimitsSchema.prefault({}),
     reset: ResetSchema.prefault({}),
     exhausted: ExhaustedSchema.prefault({ policy: 'throw' }),
     lazyTables: z
       .boolean()
       .default(true)
       .describe(
-        'Tables made by SlotPool.createTable (runtimes written in JS/TS) are built lazily: an entry is '
-          + 'materialised on first read, and resetting a table clears a bitmap instead of rewriting every entry. '
-          + 'V8 instances keep V8\'s own tables.',
+        'Tables made by createTable are built lazily: an entry is materialised on first read, and resetting a '
+          + 'table clears a bitmap instead of rewriting every entry.',
       ),
   })
-  // `$schema` is for editors only; the resolved configuration does not carry it.
   .transform(({ $schema: _editorsOnly, ...config }) => config)
-  .describe('cowpool instance pool configuration.');
+  .describe('cowpool raw slot pool configuration (RawSlotPool, for runtimes written in JS/TS).');
 
 /** What a user may write: every field optional, byte sizes as numbers or strings. */
 export type PoolConfigInput = z.input<typeof PoolConfigSchema>;
 /** The resolved configuration: every field present, byte sizes in bytes. */
 export type PoolConfig = z.output<typeof PoolConfigSchema>;
+export type RawSlotPoolConfigInput = z.input<typeof RawSlotPoolConfigSchema>;
+export type RawSlotPoolConfig = z.output<typeof RawSlotPoolConfigSchema>;
 export type PoolLimits = PoolConfig['limits'];
+export type RawSlotLimits = RawSlotPoolConfig['limits'];
 export type ResetConfig = PoolConfig['reset'];
 export type ExhaustedConfig = PoolConfig['exhausted'];
 
 /**
- * The JSON Schema editors use to complete and check a config file: the input
- * side of the schema (what may be written, with defaults and help text).
- * `config/pool.schema.json` is this, written by `npm run schema`.
+ * The JSON Schemas editors use to complete and check config files: the input
+ * side of each schema (what may be written, with defaults and help text).
+ * `config/pool.schema.json` and `config/raw-slot-pool.schema.json` are these,
+ * written by `npm run schema`.
  */
 export function poolConfigJsonSchema(): Record<string, unknown> {
   return z.toJSONSchema(PoolConfigSchema, { io: 'input' }) as Record<string, unknown>;
+}
+
+export function rawSlotPoolConfigJsonSchema(): Record<string, unknown> {
+  return z.toJSONSchema(RawSlotPoolConfigSchema, { io: 'input' }) as Record<string, unknown>;
 }

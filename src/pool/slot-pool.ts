@@ -10,8 +10,8 @@
  * Invariant: a slot index is used by the allocator iff its RawSlot is leased.
  */
 import { CowpoolError } from '../errors.js';
-import { parseConfig } from '../config/load-config.js';
-import type { PoolConfig, PoolConfigInput } from '../config/pool-config-schema.js';
+import { parseRawSlotPoolConfig } from '../config/load-config.js';
+import type { RawSlotPoolConfig, RawSlotPoolConfigInput } from '../config/pool-config-schema.js';
 import { addon } from '../native/addon.js';
 import { IndexAllocator } from '../policy/index-allocator.js';
 import { resetStatistics, type ResetSettings } from '../slots/memory-reset.js';
@@ -44,7 +44,7 @@ export interface SlotPoolStats {
 }
 
 export class SlotPool {
-  readonly config: PoolConfig;
+  readonly config: RawSlotPoolConfig;
   readonly #allocator: IndexAllocator;
   readonly #slots: RawSlot[] = [];
   readonly #waiters = new SlotWaiters();
@@ -54,8 +54,8 @@ export class SlotPool {
   readonly #registry = new FinalizationRegistry<RawSlot>((slot) => this.#reclaim(slot));
   readonly #counters = { active: 0, acquired: 0, released: 0, reclaimed: 0, hits: 0, cold: 0, evicted: 0, resetFailures: 0, exhausted: 0, bytesRestored: 0 };
 
-  constructor(config: PoolConfigInput | PoolConfig = {}) {
-    this.config = parseConfig(config);
+  constructor(config: RawSlotPoolConfigInput | RawSlotPoolConfig = {}) {
+    this.config = parseRawSlotPoolConfig(config);
     this.#pageSize = addon().pageSize;
     const { limits } = this.config;
     this.#allocator = new IndexAllocator({
