@@ -1,0 +1,105 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { QueueFullError, RequestWorkers, type JobOutcome } from '../src/serve/request-workers.js';
+
+const script = new URL('./fixtures/serve/job-worker.mjs', import.meta.url);
+type Value = { echo?: unknown; slept?: number; threadId: number };
+
+let open: RequestWorkers<Value>[] = [];
+function workers(size: number, maxWaiting: number, onRestart?: (why: string) => void, workerData: unknown = {}): RequestWorkers<Value> {
+  const w = new RequestWorkers<Value>({ script, workerData, size, maxWaiting, ...(onRestart ? { onRestart } : {}) });
+  open.push(w);
+  return w;
+}
+afterEach(async () => {
+  await Promise.all(open.map((w) => w.close(0)));
+  open = [];
+});
+
+function value(outcome: JobOutcome<Value>): Value {
+  if (outcome.kind !== 'result') throw new Error(`expected a result, got ${outcome.kind}`);
+  return outcome.value;
+}
+
+describe('RequestWorkers', () => {
+  it('runs jobs on its workers and returns their results', async () => {
+    const w = workers(2, 8);
+    await w.ready();
+    const results = await Promise.all([1, 2, 3, 4].map((n) => w.run({ kind: 'echo', value: n }, 5000)));
+    expect(results.map((r) => value(r).echo)).toEqual([1, 2, 3, 4]);
+  });
+
+  it('runs one job per worker at a time: two jobs on one worker run back to back, on two workers side by side', async () => {
+    const one = workers(1, 8);
+    await one.ready();
+    const two = workers(2, 8);
+    await two.ready();
+    const t1 = performance.now();
+    const [a, b] = await Promise.all([one.run({ kind: 'sleep', ms: 150 }, 5000), one.run({ kind: 'sleep', ms: 150 }, 5000)]);
+    const serial = performance.now() - t1;
+    expect(value(a).threadId).toBe(value(b).threadId);
+    const [c, d] = await Promise.all([two.run({ kind: 'sleep', ms: 150 }, 5000), two.run({ kind: 'sleep', ms: 150 }, 5000)]);
+    expect(value(c).threadId).not.toBe(value(d).threadId);
+    // Structural, not a timing claim: serial execution needs both sleeps back to back.
+    expect(serial).toBeGreaterThanOrEqual(300);
+  });
+
+  it('refuses a job when every worker is busy and the queue is full', async () => {
+    const w = workers(1, 1);
+    await w.ready();
+    const running = w.run({ kind: 'sleep', ms: 200 }, 5000);
+    const waiting = w.run({ kind: 'echo', value: 'queued' }, 5000);
+    expect(w.queueDepth).toBe(1);
+    expect(() => w.run({ kind: 'echo', value: 'refused' }, 5000)).toThrow(QueueFullError);
+    expect(value(await running).slept).toBe(200);
+    expect(value(await waiting).echo).toBe('queued');
+  });
+
+  it('stops a job past its deadline by terminating its worker, and the spare takes over', async () => {
+    const restarts: string[] = [];
+    const w = workers(1, 4, (why) => restarts.push(why));
+    await w.ready();
+    const before = value(await w.run({ kind: 'echo', value: 0 }, 5000)).threadId;
+    const spin = await w.run({ kind: 'spin' }, 100);
+    expect(spin.kind).toBe('deadline');
+    expect(restarts).toEqual(['deadline']);
+    const after = value(await w.run({ kind: 'echo', value: 1 }, 5000));
+    expect(after.echo).toBe(1);
+    expect(after.threadId).not.toBe(before);
+  });
+
+  it('a queued job runs after the job ahead of it hit its deadline', async () => {
+    const w = workers(1, 4);
+    await w.ready();
+    const spin = w.run({ kind: 'spin' }, 100);
+    const queued = w.run({ kind: 'echo', value: 'next' }, 5000);
+    expect((await spin).kind).toBe('deadline');
+    expect(value(await queued).echo).toBe('next');
+  });
+
+  it('a worker that dies fails its job with the reason and is replaced', async () => {
+    const restarts: string[] = [];
+    const w = workers(1, 4, (why) => restarts.push(why));
+    await w.ready();
+    const died = await w.run({ kind: 'exit' }, 5000);
+    expect(died).toMatchObject({ kind: 'died' });
+    expect(died.kind === 'died' ? died.reason : '').toContain('code 3');
+    expect(restarts).toEqual(['died']);
+    expect(value(await w.run({ kind: 'echo', value: 'alive' }, 5000)).echo).toBe('alive');
+  });
+
+  it('close waits for running jobs within the grace period, then settles the rest as closed', async () => {
+    const w = workers(1, 4);
+    await w.ready();
+    const quick = w.run({ kind: 'sleep', ms: 50 }, 5000);
+    const stuck = w.run({ kind: 'spin' }, 60_000);
+    await w.close(300);
+    expect(value(await quick).slept).toBe(50);
+    expect((await stuck).kind).toBe('closed');
+    expect(await w.run({ kind: 'echo', value: 'late' }, 100)).toEqual({ kind: 'closed' });
+  });
+
+  it('ready() rejects with the worker\'s reason when it cannot start', async () => {
+    const w = workers(1, 1, undefined, { failStart: true });
+    await expect(w.ready()).rejects.toThrow('configured to fail');
+  });
+});
