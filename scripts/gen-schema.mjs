@@ -4,6 +4,7 @@
 // `tsc -p tsconfig.build.json`):
 //   config/pool.schema.json            the instance pool (createPool)
 //   config/raw-slot-pool.schema.json   the raw slot pool (RawSlotPool)
+//   config/serve.schema.json           cowpool serve (dist/serve/serve-config-schema.js)
 // With --check it writes nothing and exits 1 when a file is out of date.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
@@ -13,8 +14,10 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const compiled = join(root, 'dist', 'config', 'pool-config-schema.js');
 
 let mod;
+let serve;
 try {
   mod = await import(pathToFileURL(compiled).href);
+  serve = await import(pathToFileURL(join(root, 'dist', 'serve', 'serve-config-schema.js')).href);
 } catch (e) {
   console.error(`cannot load ${relative(root, compiled)} (${e.message}) — build first: npx tsc -p tsconfig.build.json`);
   process.exit(1);
@@ -23,6 +26,7 @@ try {
 const targets = [
   [join(root, 'config', 'pool.schema.json'), mod.poolConfigJsonSchema()],
   [join(root, 'config', 'raw-slot-pool.schema.json'), mod.rawSlotPoolConfigJsonSchema()],
+  [join(root, 'config', 'serve.schema.json'), serve.serveConfigJsonSchema()],
 ];
 
 let stale = 0;

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { describe, expect, it } from 'vitest';
 import { PoolConfigSchema, RawSlotPoolConfigSchema } from '../src/config/pool-config-schema.js';
+import { ServeConfigSchema } from '../src/serve/serve-config-schema.js';
 
 function committedSchema(name: string): Record<string, unknown> {
   return JSON.parse(readFileSync(new URL(`../config/${name}`, import.meta.url), 'utf8')) as Record<string, unknown>;
@@ -24,6 +25,7 @@ function properties(schema: unknown, prefix = ''): [string, Record<string, unkno
 describe.each([
   ['pool.schema.json', PoolConfigSchema],
   ['raw-slot-pool.schema.json', RawSlotPoolConfigSchema],
+  ['serve.schema.json', ServeConfigSchema],
 ] as const)('config/%s', (name, schema) => {
   const committed = committedSchema(name);
 

@@ -62,6 +62,7 @@ interface ZodDefView {
   options?: readonly Schema[];
   discriminator?: string;
   values?: readonly unknown[];
+  element?: Schema;
 }
 
 function defOf(schema: Schema): ZodDefView {
@@ -117,10 +118,28 @@ interface KnownKeys {
   elsewhere: Map<string, string>;
 }
 
+/** The element schema of an array schema under wrappers (defaults, pipes, optional, refinements). */
+function arrayElement(schema: Schema): Schema | undefined {
+  let current: Schema | undefined = schema;
+  for (let guard = 0; current !== undefined && guard < 32; guard++) {
+    const def = defOf(current);
+    if (def.type === 'array') return def.element;
+    if (def.type === 'pipe') current = def.in;
+    else if (def.innerType !== undefined) current = def.innerType;
+    else return undefined;
+  }
+  return undefined;
+}
+
 function knownKeysAt(root: Schema, input: unknown, path: readonly PathSegment[]): KnownKeys | undefined {
   let schema: Schema | undefined = root;
   let value = input;
   for (const segment of path) {
+    if (typeof segment === 'number') {
+      schema = schema === undefined ? undefined : arrayElement(schema);
+      value = Array.isArray(value) ? value[segment] : undefined;
+      continue;
+    }
     const object: Schema | undefined = schema === undefined ? undefined : objectSchemaFor(schema, value, []);
     schema = object === undefined ? undefined : objectShape(object)?.[String(segment)];
     value = isRecord(value) ? value[String(segment)] : undefined;

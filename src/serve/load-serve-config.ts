@@ -1,0 +1,70 @@
+/**
+ * Reading a `cowpool serve` configuration: the file (if any), then the
+ * command line on top. Module paths are resolved against the directory of
+ * the file that names them, so a config works from any working directory.
+ * Every problem is reported at once, naming the field and the fix.
+ */
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { invalidConfig, parseJsonText, readConfigText } from '../config/config-file.js';
+import { toConfigIssues } from '../config/config-issues.js';
+import { ServeConfigSchema, type ServeConfig } from './serve-config-schema.js';
+
+const WHAT = 'serve configuration';
+
+export interface ServeSources {
+  /** A JSON configuration file. */
+  readonly file?: string;
+  /** A module from the command line: served at "/..." (every path), replacing the file's routes. */
+  readonly module?: string;
+  readonly host?: string;
+  readonly port?: number;
+  readonly workers?: number;
+  readonly deadlineMs?: number;
+  /** Directory command-line paths are read from. Default: the working directory. */
+  readonly cwd?: string;
+}
+
+/** Validates `value` and fills every default. @throws CowpoolError INVALID_CONFIG naming every bad field. */
+export function parseServeConfig(value: unknown, source = 'serve configuration object'): ServeConfig {
+  const result = ServeConfigSchema.safeParse(value, { reportInput: true });
+  if (result.success) return result.data;
+  const issues = toConfigIssues(result.error.issues, ServeConfigSchema, value).map((issue) => ({
+    ...issue,
+    message: issue.message.replace('pool.schema.json', 'serve.schema.json'),
+  }));
+  throw invalidConfig(WHAT, source, issues);
+}
+
+export function resolveServeConfig(sources: ServeSources): ServeConfig {
+  const cwd = sources.cwd ?? process.cwd();
+  let input: Record<string, unknown> = {};
+  let source = 'the command line';
+  if (sources.file !== undefined) {
+    const value = parseJsonText(readConfigText(sources.file, WHAT), WHAT, sources.file);
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+      throw invalidConfig(WHAT, sources.file, [{ path: '', message: 'expected a JSON object such as {"routes": [...]} — wrap the settings in { }' }]);
+    }
+    input = { ...(value as Record<string, unknown>) };
+    source = sources.file;
+    const baseDir = dirname(resolve(cwd, sources.file));
+    if (Array.isArray(input.routes)) {
+      input.routes = input.routes.map((r: unknown) => {
+        if (typeof r !== 'object' || r === null) return r;
+        const route = { ...(r as Record<string, unknown>) };
+        if (typeof route.module === 'string' && route.module !== '' && !isAbsolute(route.module)) route.module = resolve(baseDir, route.module);
+        return route;
+      });
+    }
+  }
+  if (sources.module !== undefined) input.routes = [{ path: '/...', module: resolve(cwd, sources.module) }];
+  if (sources.host !== undefined) input.host = sources.host;
+  if (sources.port !== undefined) input.port = sources.port;
+  if (sources.workers !== undefined) input.workers = sources.workers;
+  if (sources.deadlineMs !== undefined) {
+    input.limits = { ...(typeof input.limits === 'object' && input.limits !== null ? input.limits : {}), deadlineMs: sources.deadlineMs };
+  }
+  if (input.routes === undefined) {
+    throw invalidConfig(WHAT, source, [{ path: 'routes', message: 'no module to serve — pass a module (cowpool serve handler.wasm) or --config with "routes"' }]);
+  }
+  return parseServeConfig(input, source);
+}
