@@ -8,6 +8,7 @@ import { CowpoolError, isCowpoolError } from '../errors.js';
 import { loadConfig, loadRawSlotPoolConfig } from '../config/load-config.js';
 import { prepareLayout } from '../wasm/prepare-layout.js';
 import { benchCommand } from './bench-command.js';
+import { serveCommand } from './serve-command.js';
 import { flagHelp, parseArgs, type FlagSpec } from './cli-args.js';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -17,6 +18,7 @@ const HELP = `cowpool ${VERSION} — copy-on-write WebAssembly instance pooling 
 Usage:
   cowpool bench [module.wasm ...] [--quick]   compare the strategies side by side (ratios vs fresh)
   cowpool inspect <module.wasm> [--json]      how the pool would serve a module (and why not)
+  cowpool serve [module.wasm] [--config F]    run a WASI module per HTTP request, a fresh instance each time
   cowpool check-config <pool.json>            validate a pool configuration file (--raw-slots: a raw slot pool's)
   cowpool --help | --version
 
@@ -66,6 +68,8 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
         return inspect(rest, io);
       case 'check-config':
         return checkConfig(rest, io);
+      case 'serve':
+        return await serveCommand(rest, io);
       case 'bench':
         return await benchCommand(rest, io, { stderrIsTTY: io === processIo && process.stderr.isTTY === true, columns: process.stderr.columns });
       default:
