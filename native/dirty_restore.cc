@@ -97,8 +97,8 @@ size_t RestoreRun(uint8_t* base, size_t image_length, const ImageEntry* image, u
   if (start < image_end) {
     uint8_t* stop = std::min(end, image_end);
     // safe: [start, stop) lies in [base, base + image_length) (CheckRun and
-    // the min above); image->view maps image->byte_length >= image_length
-    // readable bytes, and the offset start - base is inside it.
+    // the min above); image->view maps image->byte_length >= DataSpan >=
+    // image_length readable bytes, and the offset start - base is inside it.
     std::memcpy(start, image->view + (start - base), static_cast<size_t>(stop - start));
     written += static_cast<size_t>(stop - start);
     start = stop;
@@ -121,7 +121,7 @@ size_t RestoreRun(uint8_t* base, size_t image_length, const ImageEntry* image, u
 
 void RestorePrivate(Napi::Env env, uint8_t* base, size_t total_length, const ImageEntry* image,
                     const ResetRequest& request, ScanSource source, ResetStats* stats, const char* what) {
-  size_t image_length = image != nullptr ? std::min(image->byte_length, total_length) : 0;
+  size_t image_length = image != nullptr ? std::min(DataSpan(image), total_length) : 0;
   if (request.flags & kResetTrim) {
     DiscardRange(env, base, total_length, what);
     stats->bytes_discarded += total_length;
@@ -186,7 +186,7 @@ void RestorePrivate(Napi::Env env, uint8_t* base, size_t total_length, const Ima
 
 void RestoreWritten(Napi::Env env, uint8_t* base, size_t total_length, const ImageEntry* image,
                     const ResetRequest& request, ResetStats* stats, const char* what) {
-  size_t image_length = image != nullptr ? std::min(image->byte_length, total_length) : 0;
+  size_t image_length = image != nullptr ? std::min(DataSpan(image), total_length) : 0;
   if (request.flags & kResetTrim) {
     Rearm(env, base, total_length, stats, kOutcomeTrimmed, what);
     return;
