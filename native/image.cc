@@ -59,7 +59,8 @@ ImageEntry* CreateEntry(Napi::Env env, const uint8_t* bytes, size_t length, size
     ThrowSyscall(env, call, err, "creating an image");
   };
   // Size first so the file is exactly byte_length; bytes past `length` are
-  // holes that read as zero and hold no memory until something reads them.
+  // holes that read as zero and hold no memory until a mapping touches them
+  // (then one page-cache page each, shared by every mapping of the image).
   if (sys::Ftruncate(fd, static_cast<off_t>(byte_length)) != 0) fail("ftruncate");
   size_t written = 0;
   while (written < length) {
