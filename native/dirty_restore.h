@@ -3,9 +3,14 @@
 // (pages written since the last reset, found through userfaultfd async
 // write-protect).
 //
-//   base                  base + image_length                  base + total
-//   |<------ image (MAP_PRIVATE of the memfd) ------>|<-- zero fill -->|
-//        a run inside: memcpy from image->view          inside: memset 0
+//   base            base + DataSpan(image)                     base + total
+//   |<-------------- image (MAP_PRIVATE of the memfd) -------------->|
+//   |<--- data --->|<--- sparse tail (holes) / zero fill ------------>|
+//     a run inside: memcpy      a run inside: memset 0
+//     from image->view          (the view's holes are never read)
+//
+// `image_length` below is DataSpan(image): where the copy source ends, not
+// where the mapping ends.
 //
 // A page restored in place stays private, so restore-dirty's set of pages
 // only grows; the cap (max_resident_bytes) and kResetTrim bound it by

@@ -4,6 +4,7 @@
 #include <cstring>
 #include <fcntl.h>
 #include <mutex>
+#include <string>
 #include <sys/mman.h>
 #include <unistd.h>
 #include <unordered_map>
@@ -22,10 +23,12 @@ std::mutex g_registry_mutex;
 // Guarded by g_registry_mutex. Several entries may share a hash.
 std::unordered_multimap<uint64_t, ImageEntry*>* g_registry = new std::unordered_multimap<uint64_t, ImageEntry*>();
 
-uint64_t HashBytes(const uint8_t* bytes, size_t length) {
+uint64_t HashBytes(const uint8_t* bytes, size_t length, size_t file_length) {
   // 64-bit multiply-xorshift over 8-byte words: fast enough for 100 MiB images
-  // and only needs to spread keys; equality is decided by memcmp.
-  uint64_t h = 0x9E3779B97F4A7C15ull ^ length;
+  // and only needs to spread keys; equality is decided by memcmp. The file
+  // length is part of the key: the same data in memories of different sizes
+  // is two files (and two slot affinity keys).
+  uint64_t h = (0x9E3779B97F4A7C15ull ^ length) * 0xff51afd7ed558ccdull ^ file_length;
   size_t i = 0;
   for (; i + 8 <= length; i += 8) {
     uint64_t w;
@@ -45,10 +48,9 @@ size_t RoundUpToPage(size_t n) {
   return (n + page - 1) / page * page;
 }
 
-// Creates, fills and seals a memfd for `bytes`. On failure closes what it
-// opened and throws.
-ImageEntry* CreateEntry(Napi::Env env, const uint8_t* bytes, size_t length, uint64_t hash) {
-  size_t byte_length = RoundUpToPage(length);
+// Creates, fills and seals a memfd of `byte_length` bytes holding `bytes`
+// first; the rest stays holes. On failure closes what it opened and throws.
+ImageEntry* CreateEntry(Napi::Env env, const uint8_t* bytes, size_t length, size_t byte_length, uint64_t hash) {
   int fd = sys::MemfdCreate("cowpool-image", MFD_CLOEXEC | MFD_ALLOW_SEALING);
   if (fd < 0) ThrowSyscall(env, "memfd_create", errno, "creating an image");
   auto fail = [&](const char* call) {
@@ -56,7 +58,9 @@ ImageEntry* CreateEntry(Napi::Env env, const uint8_t* bytes, size_t length, uint
     sys::Close(fd);
     ThrowSyscall(env, call, err, "creating an image");
   };
-  // Size first so the file is exactly byte_length; bytes past `length` read as zero.
+  // Size first so the file is exactly byte_length; bytes past `length` are
+  // holes that read as zero and hold no memory until a mapping touches them
+  // (then one page-cache page each, shared by every mapping of the image).
   if (sys::Ftruncate(fd, static_cast<off_t>(byte_length)) != 0) fail("ftruncate");
   size_t written = 0;
   while (written < length) {
@@ -85,20 +89,32 @@ ImageEntry* CreateEntry(Napi::Env env, const uint8_t* bytes, size_t length, uint
 
 }  // namespace
 
-ImageEntry* AcquireImage(Napi::Env env, const uint8_t* bytes, size_t length) {
-  if (length == 0) ThrowInvalid(env, "an image must hold at least one byte; serve empty memories without an image");
-  uint64_t hash = HashBytes(bytes, length);
+size_t DataSpan(const ImageEntry* image) { return RoundUpToPage(image->data_length); }
+
+ImageEntry* AcquireImage(Napi::Env env, const uint8_t* bytes, size_t length, size_t file_length) {
+  if (file_length == 0) {
+    if (length == 0) ThrowInvalid(env, "an image must hold at least one byte or have a length; serve 0-byte memories without an image");
+    file_length = RoundUpToPage(length);
+  }
+  if (file_length % sys::PageSize() != 0 || file_length < RoundUpToPage(length) || file_length > kMaxImageFileBytes) {
+    ThrowInvalid(env, "an image's byteLength must be a multiple of the page size, at least the data rounded up to a page (" +
+                          std::to_string(RoundUpToPage(length)) + " bytes) and at most 4 GiB; got " +
+                          std::to_string(file_length));
+  }
+  uint64_t hash = HashBytes(bytes, length, file_length);
   std::lock_guard<std::mutex> lock(g_registry_mutex);
   auto range = g_registry->equal_range(hash);
   for (auto it = range.first; it != range.second; ++it) {
     ImageEntry* e = it->second;
-    // safe: e->view maps byte_length >= data_length readable bytes.
-    if (e->data_length == length && std::memcmp(e->view, bytes, length) == 0) {
+    // safe: e->view maps byte_length >= data_length readable bytes, and the
+    // comparison reads only [0, length) == [0, data_length) of it (data, never holes).
+    if (e->data_length == length && e->byte_length == file_length &&
+        (length == 0 || std::memcmp(e->view, bytes, length) == 0)) {
       e->refs.fetch_add(1, std::memory_order_relaxed);
       return e;
     }
   }
-  ImageEntry* e = CreateEntry(env, bytes, length, hash);
+  ImageEntry* e = CreateEntry(env, bytes, length, file_length, hash);
   e->refs.store(1, std::memory_order_relaxed);
   g_registry->emplace(hash, e);
   return e;
@@ -140,12 +156,21 @@ Napi::Function Image::Init(Napi::Env env) {
 
 Image::Image(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Image>(info) {
   Napi::Env env = info.Env();
-  if (info.Length() < 1 || !info[0].IsTypedArray()) ThrowInvalid(env, "new Image(bytes): bytes must be a Uint8Array");
+  if (info.Length() < 1 || !info[0].IsTypedArray()) ThrowInvalid(env, "new Image(bytes, byteLength?): bytes must be a Uint8Array");
   Napi::TypedArray ta = info[0].As<Napi::TypedArray>();
-  if (ta.TypedArrayType() != napi_uint8_array) ThrowInvalid(env, "new Image(bytes): bytes must be a Uint8Array");
+  if (ta.TypedArrayType() != napi_uint8_array) ThrowInvalid(env, "new Image(bytes, byteLength?): bytes must be a Uint8Array");
   Napi::Uint8Array bytes = ta.As<Napi::Uint8Array>();
+  size_t file_length = 0;
+  if (info.Length() >= 2 && !info[1].IsUndefined()) {
+    if (!info[1].IsNumber()) ThrowInvalid(env, "new Image(bytes, byteLength?): byteLength must be a number");
+    double d = info[1].As<Napi::Number>().DoubleValue();
+    if (!(d > 0) || d > static_cast<double>(kMaxImageFileBytes) || d != static_cast<double>(static_cast<uint64_t>(d))) {
+      ThrowInvalid(env, "new Image(bytes, byteLength?): byteLength must be a positive integer of at most 4 GiB");
+    }
+    file_length = static_cast<size_t>(d);
+  }
   // safe: Data() points at ElementLength() bytes kept alive by `bytes` for this call.
-  entry_ = AcquireImage(env, bytes.Data(), bytes.ElementLength());
+  entry_ = AcquireImage(env, bytes.Data(), bytes.ElementLength(), file_length);
   napi_type_tag_object(env, info.This(), &kImageTypeTag);
 }
 

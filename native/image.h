@@ -3,20 +3,31 @@
 //   fd:    memfd "cowpool-image", size = byte_length, sealed
 //          F_SEAL_WRITE|F_SEAL_SHRINK|F_SEAL_GROW|F_SEAL_SEAL
 //   view:  PROT_READ MAP_PRIVATE mapping of the whole file, the source for
-//          restores that copy image pages back (keep-resident, restore-dirty)
+//          restores that copy image pages back (keep-resident, restore-dirty);
+//          they read it only below DataSpan(), never its holes
 //
-//   0                         data_length            byte_length
-//   |---- module data ------------|---- zero padding ----|
+//   0                data_length   DataSpan()                     byte_length
+//   |---- module data ----|-- 0 --|------- holes (never written) -------|
 //
-// Images are shared by content: a process-wide registry keyed by a hash of the
-// bytes (collisions are resolved by comparing the bytes) hands every worker
-// thread the same memfd. Each holder owns one reference; the file is closed
-// when the last one goes.
+// A V8 slot's image spans the memory's whole initial size (byte_length =
+// initial bytes): the file past the data is a sparse tail of holes, so every
+// page of the memory is a page of the file. A read of a hole maps a shared
+// page-cache page of zeros (one per image, not per slot) on every host, with
+// or without a shared zero page; only a write makes a page private. So
+// "private and not file-backed" means "written" (DESIGN invariant 8).
+// Raw slots pass no length: their images stop at the data's last page.
+//
+// Images are shared by content and length: a process-wide registry keyed by a
+// hash of the bytes and the file length (collisions are resolved by comparing
+// both) hands every worker thread the same memfd. Each holder owns one
+// reference; the file is closed when the last one goes.
 //
 // Invariant: fd is sealed before anyone can map it, so no mapping can ever
 //            change it and no file size change can make a mapping SIGBUS.
 // Invariant: byte_length is a non-zero multiple of the page size and is the
 //            file's size; nothing maps more than byte_length of it.
+// Invariant: data_length <= DataSpan() <= byte_length; the file holds the data
+//            in [0, data_length) and zeros (written or holes) after it.
 // Invariant: view != nullptr and maps exactly [0, byte_length) read-only.
 // Invariant: refs > 0 while the entry is in the registry.
 #pragma once
@@ -38,9 +49,17 @@ struct ImageEntry {
   std::atomic<uint32_t> refs{0};
 };
 
-// Finds or creates the entry for `bytes` and takes a reference on it.
+// The page-rounded end of the data: below it a restore copies from the view,
+// above it the image is all holes and a restore writes zeros.
+size_t DataSpan(const ImageEntry* image);
+
+// Largest file an image may be: a wasm32 memory's limit (65,536 pages of 64 KiB).
+constexpr size_t kMaxImageFileBytes = size_t{1} << 32;
+
+// Finds or creates the entry for `bytes` in a file of `file_length` bytes (0:
+// the data rounded up to a page) and takes a reference on it.
 // Throws a JS error on failure.
-ImageEntry* AcquireImage(Napi::Env env, const uint8_t* bytes, size_t length);
+ImageEntry* AcquireImage(Napi::Env env, const uint8_t* bytes, size_t length, size_t file_length = 0);
 // Drops one reference; frees the memfd and view with the last.
 void ReleaseImage(ImageEntry* entry);
 // Number of distinct images alive in the process (for leak tests).

@@ -3,6 +3,9 @@
 //   base = data pointer of memory.buffer, re-read on every call
 //   |<------------- byteLength (read-write) ------------->|<-- PROT_NONE (V8's) -->
 //   |<-- image (MAP_PRIVATE of memfd) -->|<-- zero fill -->|
+//   a pool's images span the whole initial memory (data, then a sparse tail),
+//   so there the zero fill is empty and every page is a page of the file:
+//   pages a tenant only read stay file-backed on every host (DESIGN invariant 8)
 //
 // V8 owns the reservation; this file only ever replaces or discards pages in
 // [base, base + byteLength). It never touches V8's guard pages, so an
@@ -59,7 +62,9 @@ size_t ReadSize(Napi::Env env, Napi::Value value, const char* name) {
 
 // mapImage(buffer, image | null, previousImageLength): makes the first
 // image.byteLength bytes a CoW view of the image and turns any rest of the
-// previous image's range into zero pages.
+// previous image's range into zero pages. A slot's memory keeps its shape
+// between modules, so with images that span the initial memory the new image
+// replaces the previous one whole and no tail is left to clear.
 Napi::Value MapImage(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   BufferRange r = ReadBuffer(env, info[0], "mapImage");

@@ -81,14 +81,16 @@ ResetStats ResetRange(Napi::Env env, uint8_t* base, size_t total_length, const I
     stats.dirty_pages = CountPrivatePages(env, base, total_length, what);
     stats.pages_scanned = total_length / page;
   }
-  size_t image_length = image != nullptr ? std::min(image->byte_length, total_length) : 0;
+  // Copied from the image only where the module has data; past it the image
+  // is holes and a copy would only read zeros out of them.
+  size_t image_length = image != nullptr ? std::min(DataSpan(image), total_length) : 0;
   size_t keep = 0;
   if (request.mode == ResetMode::kKeepResident && !(request.flags & kResetTrim)) {
     keep = std::min(request.keep_resident_bytes, total_length);
     keep -= keep % page;
     size_t copy = std::min(keep, image_length);
-    // safe: image->view maps byte_length >= copy readable bytes; [base, base +
-    // copy) is inside the caller's range and writable.
+    // safe: image->view maps byte_length >= DataSpan >= copy readable bytes;
+    // [base, base + copy) is inside the caller's range and writable.
     if (copy > 0) std::memcpy(base, image->view, copy);
     // safe: [copy, keep) lies inside [0, total_length).
     if (keep > copy) std::memset(base + copy, 0, keep - copy);

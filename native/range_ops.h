@@ -93,6 +93,8 @@ void DiscardRange(Napi::Env env, uint8_t* base, size_t length, const char* what)
 
 // Resets [base, base + total_length) where the image (may be null) is mapped
 // over the first image->byte_length bytes and the rest is zero-fill memory.
+// Restores copy from the image below DataSpan(image) and write zeros above it
+// (the image's sparse tail reads as zeros; its holes are never read).
 // The caller checked that `request.mode` is available (reset_features.h).
 ResetStats ResetRange(Napi::Env env, uint8_t* base, size_t total_length, const ImageEntry* image,
                       const ResetRequest& request, const char* what);

@@ -10,7 +10,7 @@ import { measureRawSlotRatio } from '../dist/bench/raw-slot-ratio.js';
 const args = process.argv.slice(2);
 const at = args.indexOf('--strategy');
 const strategy = at >= 0 ? args[at + 1] : 'cow';
-const refs = args.filter((a, i) => !a.startsWith('--') && i !== at + 1);
+const refs = args.filter((a, i) => !a.startsWith('--') && !(at >= 0 && i === at + 1));
 const { results, skipped } = await measureInstantiateRatios(refs.length > 0 ? refs : undefined, { strategy });
 console.log(formatInstantiateRatios(results));
 for (const s of skipped) console.log(`skipped ${s.name}: ${s.reason}`);

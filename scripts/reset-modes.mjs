@@ -2,7 +2,8 @@
 // Prints what each reset mode costs per tenant cycle, as ratios to madvise.
 // Build first: npx tsc -p tsconfig.build.json
 // Usage: node scripts/reset-modes.mjs [--cycles N] [--warmup N] [--image-kib N]
-//          [--pages 1,16,64,256] [--modes madvise,restore-dirty,...] [--json]
+//          [--pages 1,16,64,256] [--modes madvise,restore-dirty,...]
+//          [--layout whole-memory|data-only] [--json]
 import { formatResetModes, measureResetModes } from '../dist/bench/reset-modes.js';
 
 const args = process.argv.slice(2);
@@ -21,6 +22,7 @@ const result = measureResetModes({
   imageBytes: imageKib === undefined ? undefined : imageKib * 1024,
   pagesPerTenant: list('--pages')?.map(Number),
   modes: list('--modes'),
+  imageLayout: list('--layout')?.[0],
 });
 console.log(formatResetModes(result));
 if (args.includes('--json')) console.log(JSON.stringify(result, null, 2));

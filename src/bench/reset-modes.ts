@@ -37,6 +37,13 @@ export interface ResetModesOptions {
   cycles?: number;
   /** Seed of the random page choice. */
   seed?: number;
+  /**
+   * `whole-memory` (default): the image file spans the memory, data then
+   * holes, as a pool maps it. `data-only`: the image stops at the data and
+   * the rest of the memory is V8's anonymous memory (the layout before sparse
+   * images), for comparing the two in one run.
+   */
+  imageLayout?: 'whole-memory' | 'data-only';
 }
 
 export interface ResetModeCell {
@@ -62,6 +69,7 @@ export interface ResetModesResult {
   support: { restoreDirty: string; trackWrites: string; autoCandidates: readonly string[] };
   imageBytes: number;
   memoryBytes: number;
+  imageLayout: 'whole-memory' | 'data-only';
   cycles: number;
   cells: ResetModeCell[];
 }
@@ -93,13 +101,13 @@ function measureCell(
   options: Required<ResetModesOptions>,
 ): Omit<ResetModeCell, 'ratioToMadvise'> {
   const pageSize = addon().pageSize;
-  const imagePages = image.byteLength / pageSize;
+  const imagePages = Math.ceil(image.dataLength / pageSize);
   const memory = new WebAssembly.Memory({ initial: memoryPages, maximum: memoryPages });
   native(() => addon().mapImage(memory.buffer, image, 0));
   const slot = new SlotResetState();
   slot.remapped();
   const key = `bench:${mode}:${pattern}:${pages}`;
-  const settings = settingsFor(mode, image.byteLength);
+  const settings = settingsFor(mode, imagePages * pageSize);
   const next = xorshift32(options.seed + pages);
   // The same K pages every tenant, spread over the image; or K random image pages each time.
   const fixed = Array.from({ length: pages }, (_, i) => Math.floor((i * imagePages) / pages));
@@ -147,6 +155,7 @@ export function measureResetModes(options: ResetModesOptions = {}): ResetModesRe
     warmupCycles: options.warmupCycles ?? 200,
     cycles: options.cycles ?? 500,
     seed: options.seed ?? 0x5eed,
+    imageLayout: options.imageLayout ?? 'whole-memory',
   };
   const a = addon();
   const imagePages = Math.ceil(o.imageBytes / a.pageSize);
@@ -155,8 +164,9 @@ export function measureResetModes(options: ResetModesOptions = {}): ResetModesRe
       throw new RangeError(`pagesPerTenant: ${k} must be an integer between 1 and the image's ${imagePages} pages`);
     }
   }
-  const image = native(() => new a.Image(imageData(o.imageBytes)));
-  const memoryBytes = Math.ceil((2 * image.byteLength) / WASM_PAGE) * WASM_PAGE;
+  const memoryBytes = Math.ceil((2 * imagePages * a.pageSize) / WASM_PAGE) * WASM_PAGE;
+  const data = imageData(o.imageBytes);
+  const image = native(() => (o.imageLayout === 'data-only' ? new a.Image(data) : new a.Image(data, memoryBytes)));
   const cells: ResetModeCell[] = [];
   try {
     for (const pattern of o.patterns) {
@@ -181,6 +191,7 @@ export function measureResetModes(options: ResetModesOptions = {}): ResetModesRe
     },
     imageBytes: o.imageBytes,
     memoryBytes,
+    imageLayout: o.imageLayout,
     cycles: o.cycles,
     cells,
   };
@@ -190,7 +201,7 @@ export function measureResetModes(options: ResetModesOptions = {}): ResetModesRe
 export function formatResetModes(r: ResetModesResult): string {
   const lines: string[] = [];
   lines.push(
-    `Reset modes: ${r.imageBytes / 1024} KiB image in a ${r.memoryBytes / 1024} KiB memory, ${r.cycles} measured cycles per cell ` +
+    `Reset modes: ${r.imageBytes / 1024} KiB image in a ${r.memoryBytes / 1024} KiB memory (${r.imageLayout === 'data-only' ? 'image of the data only, anonymous tail' : 'image spans the memory'}), ${r.cycles} measured cycles per cell ` +
       `(kernel ${r.machine.kernel}, Node ${r.machine.node}).`,
   );
   lines.push(

@@ -11,10 +11,14 @@ import { CowpoolError, fromNative } from '../errors.js';
 
 /** A module's initial memory in a sealed memfd, shared by content across threads. */
 export interface NativeImage {
-  /** File size: the data length rounded up to the page size. */
+  /**
+   * File size: the length asked for (a V8 slot's whole initial memory, the
+   * part past the data left as holes), else the data length rounded up to
+   * the page size.
+   */
   readonly byteLength: number;
   readonly dataLength: number;
-  /** Hex content hash (the registry key). */
+  /** Hex hash of the data and the file size (the registry key). */
   readonly hash: string;
   /** The memfd, for diagnostics and tests only. Never close or write it. */
   readonly fd: number;
@@ -141,7 +145,8 @@ export interface NativeResetCalibration {
 }
 
 export interface NativeAddon {
-  Image: new (bytes: Uint8Array) => NativeImage;
+  /** `byteLength`: the file size, a page multiple at least the data's (default: the data rounded up to a page). */
+  Image: new (bytes: Uint8Array, byteLength?: number) => NativeImage;
   RawSlot: new (maxBytes: number, guardBytes: number) => NativeRawSlot;
   mapImage(buffer: ArrayBuffer, image: NativeImage | null, previousImageLength: number): void;
   /** Returns the bytes restored by copying; fills `stats` (RESET_STAT layout) when given. */

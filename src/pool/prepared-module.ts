@@ -133,7 +133,10 @@ export async function prepareModule(
   } catch (cause) {
     throw new CowpoolError('INVALID_WASM', `${name}: V8 rejected the module: ${(cause as Error).message}`, { cause });
   }
-  const image = PoolImage.create(pooled ? layout.image : new Uint8Array(0));
+  // Copy-on-write slots map a file as long as the initial memory (holes past
+  // the data); the copy strategy only ever uses the data bytes.
+  const mapped = pooled && strategy !== 'copy';
+  const image = PoolImage.create(pooled ? layout.image : new Uint8Array(0), mapped ? (shape as MemoryShape).initialPages * WASM_PAGE : 0);
   return new PreparedModule(
     module,
     layout,

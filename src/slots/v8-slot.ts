@@ -4,6 +4,9 @@
  *   memory.buffer data pointer (V8 owns the 10 GiB reservation around it)
  *   |<-- mappedLength: MAP_PRIVATE view of the image -->|<-- zero fill -->|<-- V8's PROT_NONE -->
  *   |<------------------ shape.initialPages × 64 KiB ------------------->|
+ *   A pool's image spans the whole initial memory (data, then holes), so in
+ *   a pool the zero fill is empty: pages a tenant only reads stay pages of
+ *   the file, never private, on any host (DESIGN invariant 8).
  *
  * Invariant: `memory` is non-null iff state is clean, leased, dirty or unknown.
  * Invariant: in `clean`, memory.buffer.byteLength === shapeBytes(shape) and its
@@ -25,9 +28,9 @@ import type { SlotState } from './slot-state.js';
 export type SlotFill = 'map' | 'copy';
 
 export interface SlotImage {
-  /** null for a module without initial data (memory starts all zero). */
+  /** The file mapped over the memory (data, then holes); null only for a 0-byte memory. */
   readonly native: NativeImage | null;
-  /** The same bytes, for the copy fill. */
+  /** The data bytes (no holes), for the copy fill. */
   readonly bytes: Uint8Array;
 }
 

@@ -6,6 +6,7 @@
 import wabtInit from 'wabt';
 import { addon, type NativeImage } from '../../src/native/addon.js';
 import { SlotResetState, type ResetSettings } from '../../src/slots/memory-reset.js';
+import { touchZeroArea } from './no-zero-page.js';
 
 export const WASM_PAGE = 65536;
 
@@ -47,16 +48,23 @@ export const MODE_CASES: readonly ModeCase[] = [
   { name: 'auto', settings: { ...base, mode: 'auto' } },
 ];
 
-/** A memory of `memoryPages` wasm pages whose first bytes map `imageData`. */
+/**
+ * A memory of `memoryPages` wasm pages mapping an image of `imageData` that
+ * spans the whole memory (data, then holes), as a pool maps it.
+ * `image: 'data-only'` maps an image of the data alone over the first pages
+ * and leaves the rest V8's anonymous memory (the layout before sparse images).
+ */
 export class MappedMemory {
   readonly memory: WebAssembly.Memory;
   readonly image: NativeImage;
   readonly expected: Uint8Array;
   readonly state = new SlotResetState();
 
-  constructor(readonly imageData: Uint8Array, memoryPages: number) {
+  constructor(readonly imageData: Uint8Array, memoryPages: number, options: { image?: 'whole-memory' | 'data-only' } = {}) {
     this.memory = new WebAssembly.Memory({ initial: memoryPages, maximum: memoryPages });
-    this.image = new (addon().Image)(imageData);
+    this.image = options.image === 'data-only'
+      ? new (addon().Image)(imageData)
+      : new (addon().Image)(imageData, memoryPages * WASM_PAGE);
     addon().mapImage(this.memory.buffer, this.image, 0);
     this.state.remapped();
     this.expected = new Uint8Array(this.memory.buffer.byteLength);
@@ -71,14 +79,22 @@ export class MappedMemory {
     return this.memory.buffer.byteLength / addon().pageSize;
   }
 
+  /** Pages of the image that hold data (the first page past them reads zeros). */
   get imagePages(): number {
-    return this.image.byteLength / addon().pageSize;
+    return Math.ceil(this.image.dataLength / addon().pageSize);
   }
 
-  /** Offset of the first byte that differs from image-then-zeros, or -1. */
+  /**
+   * Offset of the first byte that differs from image-then-zeros, or -1.
+   * Reads the whole memory, and leaves behind what that read leaves on a
+   * host without a shared zero page (see touchZeroArea), so page counts
+   * taken afterwards are the ones that host would see.
+   */
   firstMismatch(): number {
     const actual = Buffer.from(this.memory.buffer);
-    if (actual.equals(this.expected)) return -1;
+    const equal = actual.equals(this.expected);
+    touchZeroArea(this.memory.buffer);
+    if (equal) return -1;
     for (let i = 0; i < actual.length; i++) if (actual[i] !== this.expected[i]) return i;
     return -1;
   }
