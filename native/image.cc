@@ -87,6 +87,33 @@ ImageEntry* CreateEntry(Napi::Env env, const uint8_t* bytes, size_t length, size
   return entry;
 }
 
+// The registered entry for these bytes and length with one more reference,
+// or nullptr. Caller holds g_registry_mutex.
+ImageEntry* FindAndRefLocked(uint64_t hash, const uint8_t* bytes, size_t length, size_t file_length) {
+  auto range = g_registry->equal_range(hash);
+  for (auto it = range.first; it != range.second; ++it) {
+    ImageEntry* e = it->second;
+    // safe: e->view maps byte_length >= data_length readable bytes, and the
+    // comparison reads only [0, length) == [0, data_length) of it (data, never holes).
+    if (e->data_length == length && e->byte_length == file_length &&
+        (length == 0 || std::memcmp(e->view, bytes, length) == 0)) {
+      e->refs.fetch_add(1, std::memory_order_relaxed);
+      return e;
+    }
+  }
+  return nullptr;
+}
+
+// Frees an entry nobody can reach any more (never registered, or removed
+// from the registry with its last reference).
+void DestroyEntry(ImageEntry* entry) {
+  // safe: no slot maps or reads this view: the entry was never handed out, or
+  // its last reference is gone.
+  sys::UnmapForCleanup(const_cast<uint8_t*>(entry->view), entry->byte_length);
+  sys::Close(entry->fd);
+  delete entry;
+}
+
 }  // namespace
 
 size_t DataSpan(const ImageEntry* image) { return RoundUpToPage(image->data_length); }
@@ -102,38 +129,44 @@ ImageEntry* AcquireImage(Napi::Env env, const uint8_t* bytes, size_t length, siz
                           std::to_string(file_length));
   }
   uint64_t hash = HashBytes(bytes, length, file_length);
-  std::lock_guard<std::mutex> lock(g_registry_mutex);
-  auto range = g_registry->equal_range(hash);
-  for (auto it = range.first; it != range.second; ++it) {
-    ImageEntry* e = it->second;
-    // safe: e->view maps byte_length >= data_length readable bytes, and the
-    // comparison reads only [0, length) == [0, data_length) of it (data, never holes).
-    if (e->data_length == length && e->byte_length == file_length &&
-        (length == 0 || std::memcmp(e->view, bytes, length) == 0)) {
-      e->refs.fetch_add(1, std::memory_order_relaxed);
-      return e;
+  {
+    std::lock_guard<std::mutex> lock(g_registry_mutex);
+    if (ImageEntry* e = FindAndRefLocked(hash, bytes, length, file_length)) return e;
+  }
+  // Create outside the lock: filling a memfd with up to maxImageBytes must not
+  // hold up other threads' lookups and releases (a release runs on every
+  // slot retirement). Two threads creating the same image race harmlessly:
+  // the second to insert finds the first's entry and discards its own.
+  ImageEntry* fresh = CreateEntry(env, bytes, length, file_length, hash);
+  ImageEntry* existing = nullptr;
+  {
+    std::lock_guard<std::mutex> lock(g_registry_mutex);
+    existing = FindAndRefLocked(hash, bytes, length, file_length);
+    if (existing == nullptr) {
+      fresh->refs.store(1, std::memory_order_relaxed);
+      g_registry->emplace(hash, fresh);
+      return fresh;
     }
   }
-  ImageEntry* e = CreateEntry(env, bytes, length, file_length, hash);
-  e->refs.store(1, std::memory_order_relaxed);
-  g_registry->emplace(hash, e);
-  return e;
+  DestroyEntry(fresh);
+  return existing;
 }
 
 void ReleaseImage(ImageEntry* entry) {
-  std::lock_guard<std::mutex> lock(g_registry_mutex);
-  if (entry->refs.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
-  auto range = g_registry->equal_range(entry->hash);
-  for (auto it = range.first; it != range.second; ++it) {
-    if (it->second == entry) {
-      g_registry->erase(it);
-      break;
+  {
+    std::lock_guard<std::mutex> lock(g_registry_mutex);
+    if (entry->refs.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
+    auto range = g_registry->equal_range(entry->hash);
+    for (auto it = range.first; it != range.second; ++it) {
+      if (it->second == entry) {
+        g_registry->erase(it);
+        break;
+      }
     }
   }
-  // safe: the last reference is gone, so no slot maps or reads this view any more.
-  sys::UnmapForCleanup(const_cast<uint8_t*>(entry->view), entry->byte_length);
-  sys::Close(entry->fd);
-  delete entry;
+  // Out of the registry, so no lookup can hand it out again: unmap and close
+  // without holding the lock.
+  DestroyEntry(entry);
 }
 
 size_t LiveImageCount() {
