@@ -11,6 +11,7 @@
  *
  * Pointers and lengths arrive from wasm as signed i32 (JS numbers); they are
  * read as u32 here, so -1 is 4 GiB - 1 and out of bounds rather than negative.
+ * Lengths the host computes (count × record size) are checked whole.
  */
 
 /** A guest pointer or length that does not fit the current memory. */
@@ -31,14 +32,23 @@ export interface MemoryContext {
   readonly memory: WebAssembly.Memory | null;
 }
 
-/** The current buffer, after checking `[ptr, ptr + length)` lies in it. Returns the u32 pointer. */
+/**
+ * A wasm i32 read as u32 (negative → 2^32 + value). A larger number (a
+ * length the host computed, such as count × record size) is kept whole:
+ * truncating it to 32 bits would turn an overflow into a small, valid range.
+ */
+function unsigned(value: number): number {
+  return value < 0 ? value >>> 0 : Math.floor(value);
+}
+
+/** The current buffer, after checking `[ptr, ptr + length)` lies in it. */
 function checked(ctx: MemoryContext, ptr: number, length: number): { buffer: ArrayBuffer; at: number; length: number } {
+  const at = unsigned(ptr);
+  const n = unsigned(length);
   const memory = ctx.memory;
-  if (memory === null) throw new GuestFault(ptr >>> 0, length >>> 0, 0);
+  if (memory === null) throw new GuestFault(at, n, 0);
   const buffer = memory.buffer as ArrayBuffer;
-  const at = ptr >>> 0;
-  const n = length >>> 0;
-  if (at + n > buffer.byteLength) throw new GuestFault(at, n, buffer.byteLength);
+  if (!(at + n <= buffer.byteLength)) throw new GuestFault(at, n, buffer.byteLength);
   return { buffer, at, length: n };
 }
 
