@@ -48,11 +48,11 @@ function compiled(source: WasiModuleSource): WebAssembly.Module {
  * WebAssembly.RuntimeError; a run past `deadlineMs` throws DEADLINE_EXCEEDED.
  */
 export function runWasi(source: WasiModuleSource, options: RunWasiOptions = {}): WasiResult {
-  const module = compiled(source);
   const host = options.host ?? new WasiHost();
   const run = host.begin(options);
   let result: WasiResult | undefined;
   try {
+    const module = compiled(source);
     const instance = new WebAssembly.Instance(module, host.imports);
     run.memory = exportedMemory(instance.exports);
     callEntry(run, instance.exports, '_start', true);
