@@ -5,7 +5,7 @@
  * slot back (after a trap too), and one host serves every run.
  */
 import { describe, expect, it } from 'vitest';
-import { createPool, runWasi, runWasiInPool, WasiHost, type Strategy } from '../src/index.js';
+import { createPool, runWasi, runWasiInPool, WasiHost, wasiHost, type Strategy } from '../src/index.js';
 import { corpusModule, corpusPath, text } from './helpers/wasi-corpus.js';
 import { readFileSync } from 'node:fs';
 
@@ -68,6 +68,28 @@ describe('WASI in the pool', () => {
     try {
       const prepared = await pool.prepare(DATA);
       expect(() => runWasi(prepared)).toThrow(/runWasiInPool/);
+    } finally {
+      pool.close();
+    }
+  });
+
+  it('a reactor on a pooled instance: the session binds the lease\'s memory', async () => {
+    const pool = createPool({ strategy: 'cow', limits: { maxSlots: 1 } });
+    try {
+      const prepared = await pool.prepare(readFileSync(corpusPath('reactor')), { name: 'reactor' });
+      for (const who of ['first', 'second']) {
+        const session = wasiHost({ env: { WHO: who } });
+        const lease = pool.instantiate(prepared, session.imports as unknown as WebAssembly.Imports);
+        try {
+          session.initialize(lease.exports, lease.memory as WebAssembly.Memory);
+          const greet = lease.exports['greet'] as () => number;
+          // The call count starts at 1 for each tenant: the previous tenant's counter was reset with its slot.
+          expect(greet()).toBe(1);
+        } finally {
+          lease.release();
+        }
+        expect(text(session.finish().stdout)).toBe(`initialized for ${who}\nhello ${who} #1\n`);
+      }
     } finally {
       pool.close();
     }
