@@ -33,6 +33,10 @@ export const ERROR_CODES = [
   'INSTANTIATE_FAILED',
   /** The bench harness was given an unusable input. */
   'BENCH_INPUT',
+  /** A run passed its `deadlineMs` (seen at its next host call; see the WASI host's notes). */
+  'DEADLINE_EXCEEDED',
+  /** A WASI host is in use by another run; make one host per concurrent run. */
+  'HOST_BUSY',
 ] as const;
 
 export type CowpoolErrorCode = (typeof ERROR_CODES)[number];

@@ -36,5 +36,32 @@ export { LazyFuncTable } from './table/lazy-func-table.js';
 export { EagerFuncTable } from './table/eager-func-table.js';
 export type { ElementInit, FuncTable } from './table/element-segments.js';
 
+export { runWasi, wasiHost } from './host/run-wasi.js';
+export type { RunWasiOptions, WasiModuleSource, WasiSession } from './host/run-wasi.js';
+export { runWasiInPool } from './host/pool-run-wasi.js';
+export type { WasiPool } from './host/pool-run-wasi.js';
+export { IMPLEMENTED_CALLS, WasiHost } from './host/wasi-host.js';
+export type { WasiImports } from './host/wasi-host.js';
+export { DEFAULT_OUTPUT_CAP } from './host/wasi-options.js';
+export type { WasiOptions } from './host/wasi-options.js';
+export type { WasiResult, WasiRun } from './host/wasi-run.js';
+export { WasiExit } from './host/wasi-exit.js';
+export { MemorySymlink } from './host/memory-tree.js';
+export type { MemoryDirectory } from './host/memory-tree.js';
+export {
+  faultsTo,
+  GuestFault,
+  guestBytes,
+  guestView,
+  readBytes,
+  readString,
+  readU32,
+  writeBytes,
+  writeString,
+  writeU32,
+  writeU64,
+} from './host/guest-memory.js';
+export type { MemoryContext } from './host/guest-memory.js';
+
 // The bench harness (and tinybench with it) is a tool, not part of the
 // library: it is the `cowpool/bench` subpath (src/bench/index.ts).

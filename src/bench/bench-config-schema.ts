@@ -96,6 +96,13 @@ export const LazyTableSchema = z
   })
   .describe('The lazy-table section: acquire + reset of a funcref table built eagerly vs lazily.');
 
+export const WasiBenchSchema = z
+  .strictObject({
+    enabled: z.boolean().default(true).describe('Measure WASI commands: the WASI host plain and pooled against node:wasi.'),
+    rounds: z.number().int().min(1).max(100_000).default(100).describe('Interleaved rounds of 5 runs per subject and module.'),
+  })
+  .describe('The WASI section: one run of a WASI command (1 MiB data image and small modules), plain, pooled and node:wasi.');
+
 export const BenchConfigSchema = z
   .strictObject({
     $schema: z.string().optional().describe('Path or URL of a JSON Schema for this file, for editors; cowpool ignores it.'),
@@ -138,6 +145,7 @@ export const BenchConfigSchema = z
       .describe('Operations measured per task at least, however long they take.'),
     threads: ThreadsSchema.prefault({}),
     lazyTable: LazyTableSchema.prefault({}),
+    wasi: WasiBenchSchema.prefault({}),
   })
   .transform(({ $schema: _editorsOnly, ...config }) => ({
     ...config,
@@ -164,4 +172,5 @@ export const QUICK_PRESET: BenchConfigInput = {
   minIterations: 4,
   threads: { counts: [1, 2], timeMs: 50, rounds: 1 },
   lazyTable: { rounds: 20 },
+  wasi: { rounds: 10 },
 };

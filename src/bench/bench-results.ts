@@ -4,6 +4,7 @@
  * scenario, thread scaling. Nothing here measures; everything here is
  * deterministic, so it is property-tested.
  */
+import type { WasiSection } from './wasi-section.js';
 import type { ResetMode } from '../config/pool-config-schema.js';
 import type { BenchConfig, BenchScenario, BenchStrategy } from './bench-config-schema.js';
 
@@ -269,5 +270,7 @@ export interface BenchReport {
   scenarios: ScenarioSummary[];
   threads: ThreadSection;
   lazyTable: LazyTableSection;
+  /** Absent in reports from before the section existed. */
+  wasi?: WasiSection;
   notes: string[];
 }

@@ -5,6 +5,7 @@
  */
 import { isMeasured, type BenchReport, type MeasuredRow } from './bench-results.js';
 import { machineLine, scenarioDescription } from './report-table.js';
+import { wasiSectionCells, wasiSectionTitle } from './wasi-section.js';
 import { formatBytes, formatCount, formatDuration, formatFaults, formatRatio, formatTime } from './report-format.js';
 
 function table(header: readonly string[], rows: readonly (readonly string[])[], align: readonly ('l' | 'r')[]): string {
@@ -83,6 +84,14 @@ function lazyTable(report: BenchReport): string {
     ], ['l', 'r', 'r', 'r']);
 }
 
+function wasiTable(report: BenchReport): string {
+  const w = report.wasi;
+  if (w === undefined) return '';
+  if (w.status === 'skipped') return `Skipped: ${w.reason}.`;
+  const [header, ...rows] = wasiSectionCells(w);
+  return `${wasiSectionTitle(w)}:\n\n${table(header as string[], rows, ['l', 'r', 'r', 'r', 'r', 'r'])}`;
+}
+
 function detailTable(report: BenchReport): string {
   const rows = report.rows.map((row) => {
     if (!isMeasured(row)) return [row.module, row.scenario, row.subject, row.status, '', '', '', '', '', '', row.reason];
@@ -116,6 +125,7 @@ export function formatBenchMarkdown(report: BenchReport): string {
     threadsTable(report),
     '## Lazy funcref table',
     lazyTable(report),
+    ...(report.wasi === undefined ? [] : ['## WASI commands', wasiTable(report)]),
     '## Every row',
     `<details><summary>median, p99, throughput, minor page faults and bytes restored by the reset per operation, private bytes idle slots keep resident, RSS after the task</summary>\n\n${detailTable(report)}\n\n</details>`,
     ...(report.notes.length === 0 ? [] : ['## Notes', report.notes.map((n) => `- ${n}`).join('\n')]),

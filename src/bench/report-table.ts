@@ -6,6 +6,7 @@
 import { BENCH_SCENARIOS } from './bench-config-schema.js';
 import { isMeasured, type BenchReport, type BenchRow } from './bench-results.js';
 import { formatBytes, formatCount, formatDuration, formatFaults, formatRatio, formatTime, renderColumns } from './report-format.js';
+import { wasiSectionCells, wasiSectionTitle } from './wasi-section.js';
 
 export function machineLine(report: BenchReport): string {
   const m = report.machine;
@@ -133,6 +134,13 @@ export function lazyTableBlock(report: BenchReport): string {
   return `Lazy funcref table — ${formatCount(l.entries)} entries, median of ${l.rounds} rounds of acquire + 8 calls + reset:\n${renderColumns(table, ['l', 'r', 'r', 'r'])}`;
 }
 
+export function wasiBlock(report: BenchReport): string {
+  const w = report.wasi;
+  if (w === undefined) return '';
+  if (w.status === 'skipped') return `WASI: skipped — ${w.reason}`;
+  return `${wasiSectionTitle(w)}:\n${renderColumns(wasiSectionCells(w), ['l', 'r', 'r', 'r', 'r', 'r'])}`;
+}
+
 /** The whole report as text. */
 export function formatBenchTable(report: BenchReport): string {
   const scenarios = BENCH_SCENARIOS.filter((s) => report.config.scenarios.includes(s));
@@ -144,6 +152,7 @@ export function formatBenchTable(report: BenchReport): string {
     summaryBlock(report),
     threadsBlock(report),
     lazyTableBlock(report),
+    wasiBlock(report),
     report.notes.length === 0 ? '' : report.notes.map((n) => `note: ${n}`).join('\n'),
     'Absolute times depend on the machine; the ratios, measured side by side in one run, are what carry over.',
   ];

@@ -33,6 +33,7 @@ import { SILENT_PROGRESS, type ProgressSink } from './progress-reporter.js';
 import { stubImports } from './stub-imports.js';
 import { labelOf, timeTasks, type TimedTask } from './task-timer.js';
 import { measureThreadScaling } from './thread-scaling.js';
+import { measureWasiSection, type WasiSection } from './wasi-section.js';
 
 export interface RunBenchOptions {
   progress?: ProgressSink;
@@ -228,7 +229,8 @@ export async function runBench(input: BenchConfigInput | BenchConfig = {}, optio
   const threadSpecs = subjectSpecs(config.threads.strategies, [config.threads.resetMode]);
   const total = modules.length * config.scenarios.length * specs.length * config.rounds
     + counts.length * threadSpecs.length * config.threads.rounds
-    + (config.lazyTable.enabled ? 1 : 0);
+    + (config.lazyTable.enabled ? 1 : 0)
+    + (config.wasi.enabled ? 1 : 0);
 
   const loaded: LoadedModule[] = modules.map((module) => ({ module, target: targetFor(module) }));
 
@@ -244,6 +246,12 @@ export async function runBench(input: BenchConfigInput | BenchConfig = {}, optio
       const section = measureLazyTableSection(config.lazyTable.entries, config.lazyTable.rounds);
       progress.task('lazy table · eager vs lazy', `reset ratio ${section.reset.ratio.toFixed(1)}×`);
       lazyTable = section;
+    }
+    let wasi: WasiSection = { status: 'skipped', reason: 'wasi.enabled is false' };
+    if (config.wasi.enabled) {
+      wasi = await measureWasiSection(config.wasi.rounds);
+      const first = wasi.status === 'measured' ? wasi.rows[0] : undefined;
+      progress.task('wasi · plain vs pooled vs node:wasi', first === undefined ? 'skipped' : `${first.module} pooled ${first.pooledVsPlain.toFixed(1)}× plain`);
     }
     const rows = withRatios(measured);
     if (!config.strategies.includes('fresh')) notes.push('fresh was not measured, so no ratios were computed.');
@@ -266,6 +274,7 @@ export async function runBench(input: BenchConfigInput | BenchConfig = {}, optio
       scenarios: scenarioSummaries(rows, config.scenarios),
       threads,
       lazyTable,
+      wasi,
       notes,
     };
   } finally {

@@ -54,6 +54,7 @@ Configuration file (every field optional; defaults in brackets):
                   "scenario": "call_empty_function", "strategies": ["fresh", "copy", "cow", "reuse"],
                   "resetMode": "madvise", "timeMs": 400, "rounds": 3}; "counts": [] skips threads
   lazyTable      {"enabled": true, "entries": 20000, "rounds": 200}
+  wasi           {"enabled": true, "rounds": 100}: WASI commands plain, pooled and node:wasi
 --quick sets modules ["data-1mib"], short times and threads [1, 2]; a config
 file given too overrides whole top-level fields.
 

@@ -1,0 +1,40 @@
+/**
+ * Running a WASI command's `_start` against a run, the one place that turns
+ * proc_exit into an exit code. Shared by the plain runner, the pooled one
+ * and reactor sessions.
+ */
+import { CowpoolError } from '../errors.js';
+import { WasiExit } from './wasi-exit.js';
+import type { WasiRun } from './wasi-run.js';
+
+/** The exported memory the host reads and writes (WASI's `memory` export). */
+export function exportedMemory(exports: WebAssembly.Exports | Record<string, unknown>): WebAssembly.Memory {
+  const memory = exports['memory'];
+  if (!(memory instanceof WebAssembly.Memory)) {
+    throw new CowpoolError('INVALID_ARGUMENT', 'WASI: the module exports no memory named "memory"; a WASI program must export its memory');
+  }
+  return memory;
+}
+
+/**
+ * Calls `entry` (`_start` or `_initialize`) and returns normally when it
+ * returns or calls proc_exit; a trap (WebAssembly.RuntimeError) or any other
+ * error is thrown unchanged, unless the run had already exited.
+ */
+export function callEntry(run: WasiRun, exports: WebAssembly.Exports | Record<string, unknown>, name: '_start' | '_initialize', required: boolean): void {
+  const entry = exports[name];
+  if (typeof entry !== 'function') {
+    if (!required) return;
+    throw new CowpoolError(
+      'INVALID_ARGUMENT',
+      `WASI: the module exports no ${name} function; ${name === '_start' ? 'a command exports _start (for a reactor use wasiHost(options) and call its exports)' : ''}`,
+    );
+  }
+  try {
+    (entry as () => unknown)();
+  } catch (e) {
+    // proc_exit unwinds with WasiExit; a guest that caught it and then failed has still exited.
+    if (e instanceof WasiExit || run.state === 'exited') return;
+    throw e;
+  }
+}
