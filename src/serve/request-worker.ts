@@ -1,0 +1,82 @@
+/**
+ * A `cowpool serve` worker thread: its own instance pool (images are shared
+ * process-wide by content), one prepared module per route, one WASI host
+ * made once and pointed at each request's tenant. One request at a time:
+ *
+ *   job ─► runWasiInPool(pool, route's module, { args, env, stdin, caps })
+ *       ─► fresh pooled instance, _start, slot reset on release ─► result
+ *
+ * Nothing of one request outlives it here: the lease is released (its
+ * memory reset) before the result is posted, and the host's per-run state
+ * is dropped with the run.
+ */
+import { readFileSync } from 'node:fs';
+import { parentPort, threadId, workerData } from 'node:worker_threads';
+import { isCowpoolError } from '../errors.js';
+import { runWasiInPool } from '../host/pool-run-wasi.js';
+import { WasiHost } from '../host/wasi-host.js';
+import { createPool, type InstancePool, type PoolStats } from '../pool/instance-pool.js';
+import type { PreparedModule } from '../pool/prepared-module.js';
+import type { ServeJob, ServeResult, ServeWorkerData } from './serve-protocol.js';
+
+const data = workerData as ServeWorkerData;
+const port = parentPort;
+if (port === null) throw new Error('request-worker runs as a worker thread of cowpool serve');
+
+/** The pool statistics the metrics endpoint shows, as flat numbers. */
+function flatStats(s: PoolStats): Record<string, number> {
+  const out: Record<string, number> = {
+    slots_total: s.slots.total,
+    leases_active: s.leases.active,
+    leases_acquired: s.leases.acquired,
+    affinity_hits: s.affinity.hits,
+    retired: s.retired,
+    reset_failures: s.resetFailures,
+    exhausted: s.exhausted,
+  };
+  for (const [state, n] of Object.entries(s.slots.byState)) out[`slots_${state}`] = n;
+  for (const [reason, n] of Object.entries(s.fallbacks)) out[`fallbacks_${reason.replace(/-/g, '_')}`] = n ?? 0;
+  return out;
+}
+
+async function start(): Promise<{ pool: InstancePool; modules: PreparedModule[] }> {
+  const pool = createPool(data.pool as Parameters<typeof createPool>[0]);
+  const modules: PreparedModule[] = [];
+  for (const route of data.routes) {
+    modules.push(await pool.prepare(readFileSync(route.module), { name: route.module }));
+  }
+  return { pool, modules };
+}
+
+const host = new WasiHost();
+const empty = new Uint8Array(0);
+
+start().then(
+  ({ pool, modules }) => {
+    port.on('message', (job: ServeJob) => {
+      let result: ServeResult;
+      try {
+        const prepared = modules[job.route];
+        if (prepared === undefined) throw new Error(`no route ${job.route}`);
+        const r = runWasiInPool(pool, prepared, {
+          host,
+          args: job.args,
+          env: job.env,
+          stdin: job.stdin,
+          stdoutCap: data.maxOutputBytes,
+          stderrCap: data.maxOutputBytes,
+        });
+        result = { worker: threadId, kind: 'exit', exitCode: r.exitCode, stdout: r.stdout, stderr: r.stderr, truncated: r.truncated, stats: flatStats(pool.stats()) };
+      } catch (e) {
+        const stats = flatStats(pool.stats());
+        if (e instanceof WebAssembly.RuntimeError) result = { worker: threadId, kind: 'trap', message: e.message, stderr: empty, stats };
+        else result = { worker: threadId, kind: 'error', message: isCowpoolError(e) ? `${e.code}: ${e.message}` : String(e), stats };
+      }
+      port.postMessage({ type: 'result', value: result });
+    });
+    port.postMessage({ type: 'ready' });
+  },
+  (e: unknown) => {
+    port.postMessage({ type: 'failed', error: e instanceof Error ? e.message : String(e) });
+  },
+);
