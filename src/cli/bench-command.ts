@@ -15,6 +15,7 @@ import { formatBenchMarkdown } from '../bench/report-markdown.js';
 import { renderBenchSvg } from '../bench/report-svg.js';
 import { formatBenchTable } from '../bench/report-table.js';
 import { runBench } from '../bench/run-bench.js';
+import { benchServeCommand } from './bench-serve-command.js';
 import { flagHelp, parseArgs, type FlagSpec } from './cli-args.js';
 import type { CliIo } from './main.js';
 
@@ -30,6 +31,7 @@ export const BENCH_FLAGS: Record<string, FlagSpec> = {
 const list = (values: readonly string[]) => values.map((v) => JSON.stringify(v)).join(', ');
 
 export const BENCH_HELP = `Usage: cowpool bench [module.wasm ...] [options]
+       cowpool bench serve [handler.wasm] [options]   (HTTP: see cowpool bench serve --help)
 
 Compares how fast each strategy gives out a fresh instance, side by side in
 one run: fresh (plain V8), copy, cow (once per reset mode), reuse, and the raw
@@ -91,6 +93,7 @@ export interface BenchCommandEnv {
 }
 
 export async function benchCommand(argv: readonly string[], io: CliIo, env: BenchCommandEnv = { stderrIsTTY: false }): Promise<number> {
+  if (argv[0] === 'serve') return benchServeCommand(argv.slice(1), io);
   const args = parseArgs(argv, BENCH_FLAGS, 'bench');
   if (args.flags.has('help')) {
     io.stdout(BENCH_HELP);

@@ -1,0 +1,144 @@
+/**
+ * `cowpool bench serve`: requests per second and latency of cowpool serve
+ * against the servers people would otherwise run, side by side in one run,
+ * load from autocannon on loopback:
+ *
+ *   cowpool (1 worker, N workers)   cowpool serve, a fresh pooled instance per request
+ *   naive                           node:http + a new plain V8 instance per request
+ *   node-wasi                       node:http + node:wasi, a new instance per request
+ *   floor                           the same HTTP server answering without WebAssembly
+ *
+ * Every server runs in its own child process; each subject gets the same
+ * warm-up and the same measured window. Ratios are against `naive` and the
+ * `floor` of the same run.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { CowpoolError } from '../errors.js';
+
+export interface ServeBenchOptions {
+  /** The handler every subject runs (a WASI CGI command). */
+  readonly module: string;
+  /** Measured seconds per subject. */
+  readonly durationSeconds: number;
+  /** Warm-up seconds per subject (not measured). */
+  readonly warmupSeconds: number;
+  readonly connections: number;
+  /** Worker counts for cowpool serve. Default [1, cores]. */
+  readonly workers?: readonly number[];
+  readonly progress?: (line: string) => void;
+}
+
+export interface ServeBenchRow {
+  readonly subject: string;
+  readonly requestsPerSecond: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  /** Responses other than 2xx (should be 0). */
+  readonly non2xx: number;
+  readonly errors: number;
+}
+
+export interface ServeBenchReport {
+  readonly module: string;
+  readonly connections: number;
+  readonly durationSeconds: number;
+  readonly rows: readonly ServeBenchRow[];
+}
+
+interface AutocannonResult {
+  requests: { average: number };
+  latency: { p50: number; p99: number };
+  non2xx: number;
+  errors: number;
+  timeouts: number;
+}
+type Autocannon = (opts: Record<string, unknown>) => Promise<AutocannonResult>;
+
+async function loadAutocannon(): Promise<Autocannon> {
+  try {
+    const mod = (await import('autocannon' as string)) as { default: Autocannon };
+    return mod.default;
+  } catch (cause) {
+    throw new CowpoolError('NATIVE_UNAVAILABLE', 'cowpool bench serve needs the autocannon package (npm install --save-dev autocannon)', { cause });
+  }
+}
+
+const BIN = fileURLToPath(new URL('../../bin/cowpool.js', import.meta.url));
+const NAIVE = fileURLToPath(new URL('./naive-server.js', import.meta.url));
+
+async function startChild(args: readonly string[]): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let err = '';
+  child.stderr?.on('data', (c: Buffer) => {
+    err = (err + c.toString()).slice(-4000);
+  });
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`server did not start within 60 s: ${err}`)), 60_000);
+    child.stdout?.on('data', (c: Buffer) => {
+      out += c.toString();
+      const m = /listening on (http:\/\/\S+)\n/.exec(out);
+      if (m !== null) {
+        clearTimeout(timer);
+        resolve(m[1] as string);
+      }
+    });
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`server exited (${code}) before listening: ${err}`));
+    });
+  });
+  return { child, url };
+}
+
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+export async function runServeBench(options: ServeBenchOptions): Promise<ServeBenchReport> {
+  const autocannon = await loadAutocannon();
+  const workers = options.workers ?? [...new Set([1, availableParallelism()])];
+  const subjects: { name: string; args: string[] }[] = [
+    { name: 'floor', args: [NAIVE, 'floor', options.module] },
+    { name: 'naive', args: [NAIVE, 'naive', options.module] },
+    { name: 'node-wasi', args: [NAIVE, 'node-wasi', options.module] },
+    ...workers.map((n) => ({
+      name: `cowpool (${n} worker${n === 1 ? '' : 's'})`,
+      args: [BIN, 'serve', options.module, '--port', '0', '--workers', String(n), '--deadline-ms', '10000'],
+    })),
+  ];
+  const rows: ServeBenchRow[] = [];
+  for (const subject of subjects) {
+    options.progress?.(`serve bench: ${subject.name}`);
+    const { child, url } = await startChild(subject.args);
+    try {
+      const load = { url: `${url}/`, connections: options.connections, headers: { 'x-secret': 'bench' } };
+      if (options.warmupSeconds > 0) await autocannon({ ...load, duration: options.warmupSeconds });
+      const r = await autocannon({ ...load, duration: options.durationSeconds });
+      rows.push({ subject: subject.name, requestsPerSecond: r.requests.average, p50Ms: r.latency.p50, p99Ms: r.latency.p99, non2xx: r.non2xx, errors: r.errors + r.timeouts });
+    } finally {
+      await stopChild(child);
+    }
+  }
+  return { module: options.module, connections: options.connections, durationSeconds: options.durationSeconds, rows };
+}
+
+/** The report as a Markdown table with each subject's ratio to naive and share of the floor. */
+export function serveBenchTable(report: ServeBenchReport): string {
+  const naive = report.rows.find((r) => r.subject === 'naive')?.requestsPerSecond ?? Number.NaN;
+  const floor = report.rows.find((r) => r.subject === 'floor')?.requestsPerSecond ?? Number.NaN;
+  const fmt = (n: number, digits = 2): string => (Number.isFinite(n) ? n.toFixed(digits) : 'n/a');
+  const lines = [
+    '| server | req/s | p50 ms | p99 ms | × naive | % of floor | non-2xx |',
+    '|:---|---:|---:|---:|---:|---:|---:|',
+    ...report.rows.map((r) => `| ${r.subject} | ${fmt(r.requestsPerSecond, 0)} | ${fmt(r.p50Ms)} | ${fmt(r.p99Ms)} | ${fmt(r.requestsPerSecond / naive)}× | ${fmt((100 * r.requestsPerSecond) / floor, 0)}% | ${r.non2xx + r.errors} |`),
+  ];
+  return `${lines.join('\n')}\n`;
+}
