@@ -4,6 +4,7 @@
 // Usage: node scripts/reset-modes.mjs [--cycles N] [--warmup N] [--image-kib N]
 //          [--pages 1,16,64,256] [--modes madvise,restore-dirty,...] [--json]
 import { formatResetModes, measureResetModes } from '../dist/bench/reset-modes.js';
+import { startResetCalibration } from '../dist/slots/memory-reset.js';
 
 const args = process.argv.slice(2);
 const value = (name) => {
@@ -15,6 +16,8 @@ const list = (name) => {
   return i >= 0 && args[i + 1] !== undefined ? args[i + 1].split(',') : undefined;
 };
 const imageKib = value('--image-kib');
+// auto prices faults with this machine's measurement, as a pool does after prepare().
+await startResetCalibration();
 const result = measureResetModes({
   cycles: value('--cycles'),
   warmupCycles: value('--warmup'),
