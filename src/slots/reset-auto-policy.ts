@@ -63,6 +63,8 @@
  * Invariant: `losses[0..lossFill)` holds one flag (1 = lost) per priced reset
  *            since the last settle, the last GUARD_WINDOW at most, oldest at
  *            `lossNext` once full; `lossCount` is their sum.
+ * Invariant: `drifts[0..driftFill)` holds one flag (1 = drifted) per sampled tenancy since
+ *            the last settle, like `losses`; `driftCount` is their sum.
  * Invariant: in `settled`, `settledFixedUs` and `madviseFixedUs` are
  *            fixedUs[mode] (NaN when not measured) and fixedUs.madvise (0 when not measured).
  */
@@ -160,6 +162,9 @@ const GROWING_PAGES = 0.5;
 export const SETTLED_SAMPLE_EVERY = 4;
 /** Settled on madvise, faults above MADVISE_GROWTH × the trial's + this many mean tenants write more now. */
 const GROWTH_SLACK_FAULTS = 8;
+/** Settled on another mode, tenancies touching this many times more (or fewer) pages than in the trial, ± DRIFT_SLACK_PAGES, drift. */
+const DRIFT_FACTOR = 2;
+const DRIFT_SLACK_PAGES = 16;
 
 /** One trial reset, raw: priced with the model when a decision is made, so new prices re-decide. */
 interface TrialSample {
@@ -173,6 +178,8 @@ interface TrialSample {
   readonly written: number | null;
   readonly privatePages: number | null;
   readonly privateLimit: number;
+  /** Its faults are the thread's count (every kind), not a page count. */
+  readonly counted: boolean;
 }
 
 export class AutoResetPolicy {
@@ -208,6 +215,12 @@ export class AutoResetPolicy {
   private lossNext = 0;
   private lossCount = 0;
   private settledFixedUs = Number.NaN;
+  /** Median pages (copied + faults) per tenancy of the settled mode in its trial; null when not counted. */
+  private settledPages: number | null = null;
+  private readonly drifts = new Uint8Array(GUARD_WINDOW);
+  private driftFill = 0;
+  private driftNext = 0;
+  private driftCount = 0;
   private madviseFixedUs = Number.NaN;
 
   constructor(
@@ -258,6 +271,17 @@ export class AutoResetPolicy {
   reprice(model: ResetCostModel): void {
     this.model = model;
     if (this.phase === 'settled' && this.trial.size > 0) this.decide(false);
+  }
+
+  /**
+   * Starts a new trial now, for a caller that knows the tenants' workload
+   * changed (the bench, between tasks). A settled policy notices most
+   * changes itself (guards above) but not, under keep-resident, tenants that
+   * write fewer pages than before: nothing it counts shrinks with them, so
+   * only the scheduled re-probe finds that out.
+   */
+  remeasure(): void {
+    if (this.candidates.length > 1) this.startTrial();
   }
 
   /** The price of one observation as measured (time plus faults), or null when its faults are unknown. */
@@ -338,6 +362,7 @@ export class AutoResetPolicy {
       written: o.writtenPages,
       privatePages: o.privatePages,
       privateLimit: o.privateLimit,
+      counted: o.tenantFaults !== null,
     });
     this.trial.set(o.mode, list);
     const enough = list.length >= n && (o.mode !== 'madvise' || (this.madviseTimes.length >= n && this.madviseCounted() >= n));
@@ -450,6 +475,12 @@ export class AutoResetPolicy {
     this.lossNext = 0;
     this.lossCount = 0;
     this.settledFixedUs = this.fixedUs[mode] ?? Number.NaN;
+    const samples = (this.trial.get(mode) ?? []).filter((x) => x.counted);
+    this.settledPages = mode !== 'madvise' && samples.length > 0 ? median(samples.map((x) => x.copiedPages + x.faults + x.wpFaults)) : null;
+    this.drifts.fill(0);
+    this.driftFill = 0;
+    this.driftNext = 0;
+    this.driftCount = 0;
     this.madviseFixedUs = this.fixedUs.madvise ?? 0;
   }
 
@@ -491,6 +522,10 @@ export class AutoResetPolicy {
       this.guardMadvise(o);
       return;
     }
+    if (this.drifted(o)) {
+      this.startTrial();
+      return;
+    }
     const cost = this.countedCost(o);
     if (cost === null) return;
     // What madvise would have cost for the same tenant: its overhead plus a
@@ -508,6 +543,27 @@ export class AutoResetPolicy {
     );
     // Look again sooner than usual: the workload changed once, it may change back.
     this.nextTrialAt = this.resets + Math.max(1, Math.floor(this.options.reprobeEvery / 4));
+  }
+
+  /**
+   * True when most of the last GUARD_WINDOW sampled tenancies touched far
+   * more, or far fewer, pages than the settled mode's tenants in the trial
+   * (pages copied back plus faults: counts, not times): the workload changed,
+   * and another mode may now be the cheapest, though this one still beats
+   * madvise. Then a new trial decides.
+   */
+  private drifted(o: AutoObservation): boolean {
+    if (o.tenantFaults === null || this.settledPages === null) return false;
+    const pages = o.copiedPages + o.tenantFaults;
+    const base = this.settledPages;
+    const far = pages > DRIFT_FACTOR * base + DRIFT_SLACK_PAGES || pages < base / DRIFT_FACTOR - DRIFT_SLACK_PAGES;
+    const flag = far ? 1 : 0;
+    if (this.driftFill === GUARD_WINDOW) this.driftCount -= this.drifts[this.driftNext] ?? 0;
+    else this.driftFill += 1;
+    this.drifts[this.driftNext] = flag;
+    this.driftCount += flag;
+    this.driftNext = (this.driftNext + 1) % GUARD_WINDOW;
+    return this.driftFill === GUARD_WINDOW && 2 * this.driftCount > GUARD_WINDOW;
   }
 
   /**
