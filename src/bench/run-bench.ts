@@ -264,8 +264,8 @@ export async function runBench(input: BenchConfigInput | BenchConfig = {}, optio
     const settled = rows.filter((r): r is MeasuredRow => isMeasured(r) && r.settle !== undefined);
     if (settled.length > 0) {
       notes.push(
-        'cow:auto is timed after its policy settled on each task\'s workload; settling, not timed, took '
-          + settled.map((r) => `${r.module} · ${r.scenario}: ${r.settle?.operations} ops, ${formatTime((r.settle?.ms ?? 0) * 1000)} → ${r.settle?.mode ?? 'not settled'}`).join('; ')
+        'Subjects resetting in mode auto are timed after its policy settled on each task\'s workload; settling, not timed, took '
+          + settled.map((r) => `${r.module} · ${r.scenario} · ${r.subject}: ${r.settle?.operations} ops, ${formatTime((r.settle?.ms ?? 0) * 1000)} → ${r.settle?.mode ?? 'not settled'}`).join('; ')
           + '.',
       );
     }
