@@ -166,7 +166,15 @@ export function rawSlotResidentPrivateBytes(slot: NativeRawSlot): number {
  * prices with the fallback model; when it does, every policy re-decides.
  */
 export function startResetCalibration(): Promise<void> {
-  calibration ??= native(() => addon().calibrateResetAsync()).then(
+  if (calibration !== undefined) return calibration;
+  let measuring: Promise<NativeResetCalibration>;
+  try {
+    measuring = native(() => addon().calibrateResetAsync());
+  } catch {
+    // No addon here (the pool serves modules the plain way): nothing to price.
+    measuring = Promise.reject(new Error('no addon'));
+  }
+  calibration = measuring.then(
     (c) => {
       costModel = modelOf(c);
       for (const policy of policies.values()) policy.reprice(costModel);
