@@ -14,6 +14,7 @@
         "native/reset_calibration.cc",
         "native/reset_features.cc",
         "native/sys.cc",
+        "native/thread_faults.cc",
         "native/write_tracking.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],

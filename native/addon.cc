@@ -18,6 +18,7 @@ namespace cowpool {
 
 void InitMemoryBinding(Napi::Env env, Napi::Object exports);
 void InitResetCalibration(Napi::Env env, Napi::Object exports);
+void InitThreadFaults(Napi::Env env, Napi::Object exports);
 
 namespace {
 
@@ -168,6 +169,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("RawSlot", RawSlot::Init(env));
   InitMemoryBinding(env, exports);
   InitResetCalibration(env, exports);
+  InitThreadFaults(env, exports);
   exports.Set("resetSupport", Napi::Function::New<ResetSupport>(env, "resetSupport"));
   exports.Set("classifyPagemapEntry", Napi::Function::New<ClassifyPagemapEntry>(env, "classifyPagemapEntry"));
   exports.Set("isPrivateCategories", Napi::Function::New<IsPrivate>(env, "isPrivateCategories"));

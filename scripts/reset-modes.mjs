@@ -5,6 +5,7 @@
 //          [--pages 1,16,64,256] [--modes madvise,restore-dirty,...]
 //          [--layout whole-memory|data-only] [--json]
 import { formatResetModes, measureResetModes } from '../dist/bench/reset-modes.js';
+import { startResetCalibration } from '../dist/slots/memory-reset.js';
 
 const args = process.argv.slice(2);
 const value = (name) => {
@@ -16,6 +17,8 @@ const list = (name) => {
   return i >= 0 && args[i + 1] !== undefined ? args[i + 1].split(',') : undefined;
 };
 const imageKib = value('--image-kib');
+// auto prices faults with this machine's measurement, as a pool does after prepare().
+await startResetCalibration();
 const result = measureResetModes({
   cycles: value('--cycles'),
   warmupCycles: value('--warmup'),

@@ -15,6 +15,7 @@ function observe(policy: AutoResetPolicy, pages: number): ActiveResetMode {
     // Under madvise every written page faulted; restore-dirty keeps them resident.
     cowFaults: counted ? (mode === 'madvise' ? pages : 0) : null,
     wpFaults: counted ? 0 : null,
+    tenantFaults: null,
     writtenPages: mode === 'madvise' && counted ? pages : null,
     copiedPages: mode === 'madvise' ? 0 : pages,
     privatePages: mode === 'madvise' ? 0 : pages,

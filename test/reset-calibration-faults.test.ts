@@ -1,7 +1,8 @@
 /**
- * Calibration (the fault and copy prices auto's cost model uses) runs inside
- * the first auto reset of a module. A fault a test arms for that reset must
- * reach the reset: calibration neither fires it nor spends its `skip`.
+ * Calibration (the fault and copy prices auto's cost model uses) runs once
+ * per process, on whichever thread asks first, possibly while a test has a
+ * fault armed for the operation after it: calibration neither fires it nor
+ * spends its `skip`.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { addon } from '../src/native/addon.js';

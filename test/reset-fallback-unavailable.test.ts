@@ -65,31 +65,31 @@ describe.each([
     disabled: '',
     restoreDirty: 'restore-dirty',
     trackWrites: 'track-writes',
-    auto: ['madvise', 'restore-dirty', 'track-writes'],
+    auto: ['madvise', 'restore-dirty', 'track-writes', 'keep-resident'],
   },
   {
     disabled: 'uffd',
     restoreDirty: 'restore-dirty',
     trackWrites: 'restore-dirty',
-    auto: ['madvise', 'restore-dirty'],
+    auto: ['madvise', 'restore-dirty', 'keep-resident'],
   },
   {
     disabled: 'pagemap_scan',
     restoreDirty: 'restore-dirty-pread',
     trackWrites: 'restore-dirty-pread',
-    auto: ['madvise', 'restore-dirty-pread'],
+    auto: ['madvise', 'restore-dirty-pread', 'keep-resident'],
   },
   {
     disabled: 'uffd,pagemap_scan',
     restoreDirty: 'restore-dirty-pread',
     trackWrites: 'restore-dirty-pread',
-    auto: ['madvise', 'restore-dirty-pread'],
+    auto: ['madvise', 'restore-dirty-pread', 'keep-resident'],
   },
   {
     disabled: 'pagemap',
     restoreDirty: 'madvise',
     trackWrites: 'madvise',
-    auto: ['madvise'],
+    auto: ['madvise', 'keep-resident'],
   },
 ])('COWPOOL_DISABLE="$disabled"', ({ disabled, restoreDirty, trackWrites, auto }) => {
   let child: ChildReport;

@@ -41,6 +41,17 @@ export interface MeasuredRow extends RowKey {
   ratioToFresh: number | null;
   /** Set when a pooled strategy served the module by plain V8 instantiation: the reason. */
   fallback: string | null;
+  /** cow:auto: what its policy spent settling before the timed phases (not in the times above). */
+  settle?: SettleSummary;
+}
+
+/** Operations run before a task's timed phases until its reset policy had settled, over every round. */
+export interface SettleSummary {
+  operations: number;
+  /** Their total wall time. */
+  ms: number;
+  /** The mode the policy had settled on when the last timed phase began. */
+  mode: string | null;
 }
 
 export interface UnmeasuredRow extends RowKey {

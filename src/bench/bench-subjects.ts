@@ -11,12 +11,14 @@
 import { parseConfig } from '../config/load-config.js';
 import type { ResetMode } from '../config/pool-config-schema.js';
 import { createPool, type InstancePool } from '../pool/instance-pool.js';
+import { autoPolicyFor, resetModuleStatistics } from '../slots/memory-reset.js';
 import type { PreparedModule } from '../pool/prepared-module.js';
 import { SlotPool } from '../pool/slot-pool.js';
 import type { MemoryCounters } from '../pool/memory-counters.js';
 import type { PoolImage } from '../pool/pool-image.js';
 import type { PreparedLayout } from '../wasm/prepared-layout.js';
 import type { BenchScenario, BenchStrategy } from './bench-config-schema.js';
+import type { SettleSummary } from './bench-results.js';
 import type { CallTarget } from './call-target.js';
 import { stubImports, type StubImports } from './stub-imports.js';
 
@@ -56,8 +58,52 @@ export interface SubjectModule {
   callTarget: CallTarget | null;
 }
 
-/** One operation, or why the scenario does not apply to this subject and module. */
-export type Operation = { run: () => void } | { skip: string };
+/**
+ * One operation, or why the scenario does not apply to this subject and
+ * module. `settle` (cow:auto) runs the operation until the pool's reset
+ * policy has settled on this workload; the bench calls it before each timed
+ * phase, so a trial is never timed as the mode.
+ */
+export type Operation = { run: () => void; settle?: () => SettleSummary } | { skip: string };
+
+/**
+ * Settling: at least SETTLE_MIN operations (the policy's guard must see
+ * enough tenancies to notice that the workload differs from the last task's),
+ * then until it has stayed settled, without a new trial, for SETTLE_STABLE
+ * operations; SETTLE_MAX at most.
+ */
+const SETTLE_MIN = 80;
+const SETTLE_STABLE = 60;
+const SETTLE_MAX = 2000;
+
+/**
+ * Runs `run` until the auto policy of `key` has settled (see SETTLE_*). The
+ * policy is shared by the module's scenarios, which the bench interleaves:
+ * it measures again first, so each row shows what auto chooses for that
+ * row's workload (a policy left alone re-measures on its own schedule).
+ */
+function settleAuto(run: () => void, key: string): SettleSummary {
+  const policy = () => resetModuleStatistics()[key]?.auto ?? null;
+  const t0 = performance.now();
+  autoPolicyFor(key)?.remeasure();
+  let operations = 0;
+  let stable = 0;
+  let trials = policy()?.trials ?? -1;
+  while (operations < SETTLE_MAX) {
+    run();
+    operations += 1;
+    const p = policy();
+    if (p === null) break;
+    if (p.phase === 'settled' && p.trials === trials) stable += 1;
+    else {
+      stable = 0;
+      trials = p.trials;
+    }
+    if (operations >= SETTLE_MIN && stable >= SETTLE_STABLE) break;
+  }
+  const p = policy();
+  return { operations, ms: performance.now() - t0, mode: p?.phase === 'settled' ? p.mode : null };
+}
 
 export interface OpenSubject {
   readonly spec: SubjectSpec;
@@ -118,6 +164,8 @@ async function openPoolSubject(spec: SubjectSpec, module: SubjectModule): Promis
   // reuse keeps an instance only for a tenant linking the same import values, as a server reusing one would.
   const shared = spec.strategy === 'reuse' ? stubs.next() : null;
   const target = module.callTarget?.name ?? null;
+  const settleable = (run: () => void) =>
+    spec.resetMode === 'auto' && prepared.pooled ? { run, settle: () => settleAuto(run, prepared.slotKey) } : { run };
   const instantiate = () => {
     const { imports, memory } = shared ?? stubs.next();
     return { lease: pool.instantiate(prepared, imports), memory };
@@ -128,29 +176,25 @@ async function openPoolSubject(spec: SubjectSpec, module: SubjectModule): Promis
     operation(scenario) {
       switch (scenario) {
         case 'instantiate_only':
-          return { run: () => instantiate().lease.release() };
+          return settleable(() => instantiate().lease.release());
         case 'call_empty_function': {
           if (target === null) return { skip: noCallReason(module) };
-          return {
-            run: () => {
-              const { lease } = instantiate();
-              (lease.exports[target] as () => unknown)();
-              lease.release();
-            },
-          };
+          return settleable(() => {
+            const { lease } = instantiate();
+            (lease.exports[target] as () => unknown)();
+            lease.release();
+          });
         }
         case 'dirty_1mb_of_memory': {
           const reason = noMemoryReason(module);
           if (reason !== null) return { skip: reason };
-          return {
-            run: () => {
-              const { lease, memory } = instantiate();
-              // The pool's memory, V8's exported memory, or the one made for an importing module.
-              const mem = lease.memory ?? memory;
-              if (mem !== null) dirtyPages(mem.buffer, DIRTY_BYTES);
-              lease.release();
-            },
-          };
+          return settleable(() => {
+            const { lease, memory } = instantiate();
+            // The pool's memory, V8's exported memory, or the one made for an importing module.
+            const mem = lease.memory ?? memory;
+            if (mem !== null) dirtyPages(mem.buffer, DIRTY_BYTES);
+            lease.release();
+          });
         }
       }
     },

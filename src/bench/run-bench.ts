@@ -12,6 +12,7 @@ import type { BenchConfig, BenchConfigInput, BenchScenario } from './bench-confi
 import { isSkipped, loadBenchModule, loadBenchModules, type BenchModule } from './bench-modules.js';
 import {
   BENCH_REPORT_FORMAT,
+  isMeasured,
   scenarioSummaries,
   threadCounts,
   winners,
@@ -19,6 +20,7 @@ import {
   type BenchReport,
   type LazyTableSection,
   type MachineInfo,
+  type MeasuredRow,
   type Measurement,
   type ModuleSummary,
   type ThreadSection,
@@ -32,6 +34,7 @@ import { parseBenchConfig } from './load-bench-config.js';
 import { SILENT_PROGRESS, type ProgressSink } from './progress-reporter.js';
 import { stubImports } from './stub-imports.js';
 import { labelOf, timeTasks, type TimedTask } from './task-timer.js';
+import { formatTime } from './report-format.js';
 import { measureThreadScaling } from './thread-scaling.js';
 import { measureWasiSection, type WasiSection } from './wasi-section.js';
 
@@ -146,7 +149,12 @@ async function measureModule(
           rows.push({ ...key(scenario, spec), status: 'unavailable', reason: resetFailedReason(spec) });
           continue;
         }
-        rows.push({ row: { ...key(scenario, spec), fallback: subject.fallback }, run: operation.run, memory: () => subject.memory() });
+        rows.push({
+          row: { ...key(scenario, spec), fallback: subject.fallback },
+          run: operation.run,
+          memory: () => subject.memory(),
+          ...(operation.settle === undefined ? {} : { settle: operation.settle }),
+        });
       }
     }
     for (const row of rows) {
@@ -261,6 +269,14 @@ export async function runBench(input: BenchConfigInput | BenchConfig = {}, optio
       notes.push(`${fixedMode.join(' and ')} reset memory in the pool's default mode (${mode}); after dirtying memory they cost what cow:${mode} costs, and another mode would change that as it changes cow's rows.`);
     }
     for (const s of skipped) notes.push(`${s.name} skipped: ${s.reason}.`);
+    const settled = rows.filter((r): r is MeasuredRow => isMeasured(r) && r.settle !== undefined);
+    if (settled.length > 0) {
+      notes.push(
+        'Subjects resetting in mode auto are timed after its policy settled on each task\'s workload; settling, not timed, took '
+          + settled.map((r) => `${r.module} · ${r.scenario} · ${r.subject}: ${r.settle?.operations} ops, ${formatTime((r.settle?.ms ?? 0) * 1000)} → ${r.settle?.mode ?? 'not settled'}`).join('; ')
+          + '.',
+      );
+    }
     return {
       format: BENCH_REPORT_FORMAT,
       machine: machineInfo(),

@@ -11,7 +11,7 @@
  * Around each timed phase it reads the process's minor page faults and RSS.
  */
 import { Bench } from 'tinybench';
-import { sampleStats, type Measurement, type UnmeasuredRow } from './bench-results.js';
+import { sampleStats, type Measurement, type SettleSummary, type UnmeasuredRow } from './bench-results.js';
 import { collectGarbage } from './collect-garbage.js';
 import type { ProgressSink } from './progress-reporter.js';
 import { formatTime } from './report-format.js';
@@ -22,6 +22,8 @@ export interface TimedTask {
   run: () => void;
   /** The subject pool's memory counters, read around the timed phase. */
   memory?: () => MemoryCounters;
+  /** Run before each timed phase (not timed): lets the subject's reset policy settle on this task's workload. */
+  settle?: () => SettleSummary;
 }
 
 export interface TimingOptions {
@@ -44,6 +46,8 @@ interface Tally {
   restoredAtStart: number;
   /** Private bytes idle slots kept resident after the last timed phase. */
   residentPrivate: number;
+  /** What settling cost before the timed phases, summed over rounds (null: the task does not settle). */
+  settle: SettleSummary | null;
 }
 
 function describeError(e: unknown): string {
@@ -63,7 +67,7 @@ export function labelOf(row: Pick<TimedTask['row'], 'module' | 'scenario' | 'sub
  * in order. Progress gets one step per task per round.
  */
 export function timeTasks(tasks: readonly TimedTask[], options: TimingOptions, progress: ProgressSink): (Measurement | UnmeasuredRow)[] {
-  const tallies: Tally[] = tasks.map(() => ({ samples: [], faults: 0, rss: 0, error: null, faultsAtStart: 0, restored: 0, restoredAtStart: 0, residentPrivate: 0 }));
+  const tallies: Tally[] = tasks.map(() => ({ samples: [], faults: 0, rss: 0, error: null, faultsAtStart: 0, restored: 0, restoredAtStart: 0, residentPrivate: 0, settle: null }));
   const rounds = Math.max(1, options.rounds);
   for (let round = 0; round < rounds; round++) {
     const warm = round === 0 && options.warmupMs > 0;
@@ -92,6 +96,10 @@ export function timeTasks(tasks: readonly TimedTask[], options: TimingOptions, p
       bench.add(name, task.run, {
         beforeAll(mode) {
           if (mode !== 'run') return;
+          if (task.settle !== undefined) {
+            const s = task.settle();
+            tally.settle = { operations: (tally.settle?.operations ?? 0) + s.operations, ms: (tally.settle?.ms ?? 0) + s.ms, mode: s.mode };
+          }
           tally.faultsAtStart = process.resourceUsage().minorPageFault;
           tally.restoredAtStart = task.memory?.().bytesRestored ?? 0;
         },
@@ -138,6 +146,7 @@ export function timeTasks(tasks: readonly TimedTask[], options: TimingOptions, p
       rssBytes: tally.rss,
       bytesRestoredPerOp: tally.restored / stats.samples,
       residentPrivateBytes: tally.residentPrivate,
+      ...(tally.settle === null ? {} : { settle: tally.settle }),
     } satisfies Measurement;
   });
 }

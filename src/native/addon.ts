@@ -138,6 +138,8 @@ export interface NativeResetSupport {
 export interface NativeResetCalibration {
   /** Cost of one copy-on-write fault on a private file mapping. */
   readonly cowFaultNs: number;
+  /** Cost of one zero-fill fault on private anonymous memory. */
+  readonly zeroFaultNs: number;
   /** Cost of one async write-protect fault; null without userfaultfd. */
   readonly wpFaultNs: number | null;
   /** Cost of copying one page back. */
@@ -163,7 +165,12 @@ export interface NativeAddon {
   residentPrivateBytes(buffer: ArrayBuffer): number;
   memoryAddress(buffer: ArrayBuffer): bigint;
   resetSupport(): NativeResetSupport;
+  /** Measures (once per process, on this thread if no thread did yet) or returns the measurement. */
   calibrateReset(): NativeResetCalibration;
+  /** The same, measured on a thread-pool thread; every thread of the process shares one measurement. */
+  calibrateResetAsync(): Promise<NativeResetCalibration>;
+  /** The calling thread's minor page faults so far (getrusage RUSAGE_THREAD), null if unreadable. */
+  threadMinorFaults(): number | null;
   /** Test hook: whether a run with these PAGE_IS_* categories counts as private. */
   isPrivateCategories(categories: number): boolean;
   /** Test hook: MADV_PAGEOUT on [offset, offset + length), then how many of its pages are swapped / present. */

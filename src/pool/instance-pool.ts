@@ -24,7 +24,7 @@ import { CowpoolError } from '../errors.js';
 import { parseConfig } from '../config/load-config.js';
 import type { PoolConfig, PoolConfigInput } from '../config/pool-config-schema.js';
 import { IndexAllocator } from '../policy/index-allocator.js';
-import { resetModuleStatistics, resetStatistics, type ResetModeCounters } from '../slots/memory-reset.js';
+import { resetModuleStatistics, resetStatistics, startResetCalibration, type ResetModeCounters } from '../slots/memory-reset.js';
 import { SLOT_STATES, type SlotState } from '../slots/slot-state.js';
 import { V8Slot } from '../slots/v8-slot.js';
 import { residentPrivateBytesOf, type MemoryCounters } from './memory-counters.js';
@@ -147,7 +147,10 @@ export class InstancePool {
   /** Parses, rewrites and compiles a module for this pool. */
   async prepare(bytes: Uint8Array | ArrayBuffer, options: PrepareOptions = {}): Promise<PreparedModule> {
     this.#assertOpen('prepare()');
+    // auto's fault prices: measured once per process on another thread, while the module compiles.
+    const calibrated = this.config.strategy === 'cow' || this.config.strategy === 'reuse' ? startResetCalibration() : undefined;
     const prepared = await prepareModule(bytes, this.config, options);
+    await calibrated;
     this.#prepared.add(prepared);
     return prepared;
   }

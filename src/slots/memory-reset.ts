@@ -26,6 +26,7 @@ import {
   RESET_STAT,
   type NativeImage,
   type NativeRawSlot,
+  type NativeResetCalibration,
   type NativeResetSupport,
 } from '../native/addon.js';
 import {
@@ -157,6 +158,32 @@ export function rawSlotResidentPrivateBytes(slot: NativeRawSlot): number {
   return native(() => slot.residentPrivateBytes());
 }
 
+/**
+ * Starts the process's one measurement of fault and copy prices for `auto`
+ * (on a thread-pool thread) unless it started already on this thread;
+ * resolves when it is done. Never rejects: a failed measurement leaves the
+ * fallback prices in place and is not tried again. Until it resolves, auto
+ * prices with the fallback model; when it does, every policy re-decides.
+ */
+export function startResetCalibration(): Promise<void> {
+  if (calibration !== undefined) return calibration;
+  let measuring: Promise<NativeResetCalibration>;
+  try {
+    measuring = native(() => addon().calibrateResetAsync());
+  } catch {
+    // No addon here (the pool serves modules the plain way): nothing to price.
+    measuring = Promise.reject(new Error('no addon'));
+  }
+  calibration = measuring.then(
+    (c) => {
+      costModel = modelOf(c);
+      for (const policy of policies.values()) policy.reprice(costModel);
+    },
+    () => undefined,
+  );
+  return calibration;
+}
+
 /** The auto policy of a module key, if auto has reset it (diagnostics and tests). */
 export function autoPolicyFor(key: string): AutoResetPolicy | undefined {
   return policies.get(key);
@@ -169,7 +196,10 @@ type NativeCall = (mode: number, flags: number, stats: Float64Array) => number;
 let supportCache: NativeResetSupport | undefined;
 const capabilityCache = new Map<string, ResetCapabilities>();
 const policies = new Map<string, AutoResetPolicy>();
+/** The measured prices, once this thread's calibration promise resolved. */
 let costModel: ResetCostModel | undefined;
+let calibration: Promise<void> | undefined;
+let threadCounting: boolean | undefined;
 // Reused for every reset on this thread: the native call fills it synchronously.
 const stats = new Float64Array(RESET_STAT.length);
 
@@ -188,39 +218,56 @@ function capabilitiesFor(disable: readonly ResetFeature[] | undefined): ResetCap
   return caps;
 }
 
+/** True when this thread's minor faults can be read (getrusage RUSAGE_THREAD). */
+function canCountThreadFaults(): boolean {
+  threadCounting ??= addon().threadMinorFaults() !== null;
+  return threadCounting;
+}
+
+/**
+ * The modes auto chooses between: every one it can price. keep-resident
+ * drops no counts of its own, so it needs the thread's fault count;
+ * restore-dirty and track-writes need the page scans.
+ */
 function autoCandidates(caps: ResetCapabilities): ActiveResetMode[] {
   const out: ActiveResetMode[] = ['madvise'];
-  const restore = restoreDirtyMode(caps);
-  if (restore !== 'madvise') out.push(restore);
-  if (caps.trackWrites) out.push('track-writes');
+  if (canCountPages(caps)) {
+    const restore = restoreDirtyMode(caps);
+    if (restore !== 'madvise') out.push(restore);
+    if (caps.trackWrites) out.push('track-writes');
+  }
+  if (canCountThreadFaults()) out.push('keep-resident');
   return out;
 }
 
-/** Prices used when calibration fails: this project's measurements on a virtual machine (DESIGN.md). */
-const FALLBACK_MODEL: ResetCostModel = { cowFaultUs: 2, wpFaultUs: 0.8, copyPageUs: 0.15 };
+/**
+ * Prices used until (or, if it fails, instead of) the measurement: a fault
+ * as dear as on the slowest host measured (DESIGN.md, "Measured since"), so
+ * the modes that spare the tenant faults are not underpriced meanwhile.
+ */
+const FALLBACK_MODEL: ResetCostModel = { cowFaultUs: 10, wpFaultUs: 2, copyPageUs: 0.15 };
+
+function modelOf(c: NativeResetCalibration): ResetCostModel {
+  return {
+    // A tenant's faults after a reset are copy-on-write (image pages) or zero-fill (the rest): price the dearer.
+    cowFaultUs: Math.max(c.cowFaultNs, c.zeroFaultNs) / 1000,
+    wpFaultUs: c.wpFaultNs === null ? null : c.wpFaultNs / 1000,
+    copyPageUs: c.copyPageNs / 1000,
+  };
+}
 
 function modelForThisMachine(caps: ResetCapabilities): ResetCostModel {
-  if (costModel === undefined) {
-    try {
-      const c = native(() => addon().calibrateReset());
-      costModel = {
-        cowFaultUs: c.cowFaultNs / 1000,
-        wpFaultUs: c.wpFaultNs === null ? null : c.wpFaultNs / 1000,
-        copyPageUs: c.copyPageNs / 1000,
-      };
-    } catch {
-      // A measurement must not fail a reset: use typical prices for this
-      // policy and measure again when the next module needs a policy.
-      return { ...FALLBACK_MODEL, wpFaultUs: caps.trackWrites ? FALLBACK_MODEL.wpFaultUs : null };
-    }
-  }
-  return costModel;
+  if (costModel !== undefined) return costModel;
+  // Off the hot path: the measurement runs on another thread; this policy
+  // starts with the fallback prices and is repriced when it is done.
+  void startResetCalibration();
+  return { ...FALLBACK_MODEL, wpFaultUs: caps.trackWrites ? FALLBACK_MODEL.wpFaultUs : null };
 }
 
 function policyFor(key: string, caps: ResetCapabilities): AutoResetPolicy {
   let policy = policies.get(key);
   if (policy === undefined) {
-    const candidates = canCountPages(caps) ? autoCandidates(caps) : ['madvise' as const];
+    const candidates = autoCandidates(caps);
     policy = new AutoResetPolicy(
       candidates,
       candidates.length > 1 ? modelForThisMachine(caps) : { cowFaultUs: 0, wpFaultUs: null, copyPageUs: 0 },
@@ -312,6 +359,14 @@ function performReset(settings: ResetSettings, key: string, slot: SlotResetState
 
   const keptBefore = slot.keptPrivatePages;
   const warmup = slot.lastMode !== mode;
+  // The faults of the tenancy that just ended, when the policy asked for them
+  // at the last reset (read before the reset: its own faults are in its time).
+  let tenantFaults: number | null = null;
+  if (policy !== null && slot.tenancyFaultsAt !== null) {
+    const now = addon().threadMinorFaults();
+    if (now !== null) tenantFaults = Math.max(0, now - slot.tenancyFaultsAt);
+  }
+  slot.tenancyFaultsAt = null;
   const nativeMode = nativeModeOf(mode);
   const t0 = performance.now();
   let r: NativeStats;
@@ -360,7 +415,8 @@ function performReset(settings: ResetSettings, key: string, slot: SlotResetState
 
   if (policy !== null) {
     const privateLimit = Math.min(stats[RESET_STAT.rangePages] ?? 0, Math.floor(settings.maxResidentBytes / pageSize));
-    policy.observe(observation(mode, flags, micros, r, keptBefore, copied / pageSize, privateLimit, warmup));
+    policy.observe(observation(mode, flags, micros, r, keptBefore, copied / pageSize, privateLimit, warmup, tenantFaults));
+    if (policy.wantsTenantFaults) slot.tenancyFaultsAt = addon().threadMinorFaults();
   }
 
   slot.resetsSinceDiscard = discardedAll ? 0 : slot.resetsSinceDiscard + 1;
@@ -397,6 +453,7 @@ function observation(
   copiedPages: number,
   privateLimit: number,
   warmup: boolean,
+  tenantFaults: number | null,
 ): AutoObservation {
   const { dirtyPages, kept: keptAfter, outcome } = r;
   // A reset that dropped everything leaves nothing to compare the next one with;
@@ -428,5 +485,5 @@ function observation(
       wpFaults = dirtyPages - fresh;
     }
   }
-  return { mode, micros, cowFaults, wpFaults, writtenPages, copiedPages, privatePages: keptAfter, privateLimit, warmup };
+  return { mode, micros, cowFaults, wpFaults, tenantFaults, writtenPages, copiedPages, privatePages: keptAfter, privateLimit, warmup };
 }

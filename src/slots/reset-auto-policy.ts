@@ -10,18 +10,26 @@
  *           or (settled on madvise) when its resets take several
  *           times as long as in the trial: tenants write more now
  *
- * Cost of one reset in mode m (µs):
- *   reset time + cowFaults × cowFaultUs + wpFaults × wpFaultUs
- * where the fault counts come from the page scans (see memory-reset.ts):
+ * Cost of one reset in mode m (µs), the whole cost per tenant:
+ *   reset time + faults × cowFaultUs + wpFaults × wpFaultUs
+ * where `faults` are the minor faults the thread took during the tenancy
+ * before the reset (getrusage, every kind: copy-on-write, zero-fill, read
+ * faults on pages the reset dropped), less the write-protect faults; when
+ * the thread's count is not available they come from the page scans (see
+ * memory-reset.ts):
  *   madvise:        every page the tenant wrote took a copy-on-write fault
  *   restore-dirty:  only pages that became private since the last reset did
  *   track-writes:   new private pages took a CoW fault, the rest a (cheaper)
  *                   write-protect fault
- * and the per-fault and per-page-copy prices are measured on this machine
- * once (calibrateReset).
+ *   keep-resident:  priced only from the thread's count (nothing scans)
+ * The per-fault and per-page-copy prices are measured once per process
+ * (calibrateReset, off the JS thread); until that finishes a fallback model
+ * prices them, and `reprice` re-decides from the same samples when the
+ * measurement arrives. Fault counts are counts: a busier machine does not
+ * change them.
  *
  * Trial: madvise first, then each other candidate; the median cost of each
- * decides. madvise is the baseline: another mode is chosen only when its
+ * decides, the cheapest wins. madvise is the baseline: another mode is chosen only when its
  * estimate is below madvise's by more than `margin` and `noiseUs`, so `auto`
  * never does worse than madvise by more than noise. restore-dirty's set of
  * private pages only grows while tenants touch new pages; when it is still
@@ -29,8 +37,11 @@
  * will reach (the range, or the cap), not at the size it had.
  *
  * Settled: each reset is priced from its counts (pages copied, fresh faults,
- * write-protect faults) with the trial's fixed overhead, and compared with
- * what madvise would have cost for the same tenant. Counts do not change
+ * write-protect faults; the thread's fault count on every
+ * SETTLED_SAMPLE_EVERY-th tenancy) with the trial's fixed overhead, and
+ * compared with what madvise would have cost for the same tenant. Settled on
+ * madvise, a tenancy whose faults grew far past the trial's starts a new
+ * trial. Counts do not change
  * when the machine gets busier, so a load spike cannot flip the choice; a
  * workload that changes does, once most of the last GUARD_WINDOW resets lose.
  *
@@ -39,8 +50,12 @@
  * Invariant: `candidates` starts with 'madvise' and holds no duplicates.
  * Invariant: in `trial`, `trialIndex` < candidates.length and `mode` is candidates[trialIndex].
  * Invariant: in `settled`, `mode` is one of `candidates`.
- * Invariant: `trial` and `madviseTimes` hold observations made during the current trial only.
+ * Invariant: `trial`, `madviseTimes` and `madviseFaults` hold observations made during the
+ *            current trial only, or (settled) during the trial that settled it.
  * Invariant: `trialResets` ≤ STALL_FACTOR × trialSamples (a candidate that cannot be measured is skipped).
+ * Invariant: `madviseTrialFaults` is the median of the last completed trial's
+ *            `madviseFaults`, null when that trial had none (or before the first).
+ * Invariant: `estimates` were priced with `model` (reprice re-decides when it changes).
  * Invariant: `estimates`, `fixedUs`, `writtenPerTenant` and `trackFreshShare`
  *            describe the last completed trial (or hold their initial values before the first).
  * Invariant: in `settled` with more than one candidate, `nextTrialAt` > the
@@ -48,6 +63,8 @@
  * Invariant: `losses[0..lossFill)` holds one flag (1 = lost) per priced reset
  *            since the last settle, the last GUARD_WINDOW at most, oldest at
  *            `lossNext` once full; `lossCount` is their sum.
+ * Invariant: `drifts[0..driftFill)` holds one flag (1 = drifted) per sampled tenancy since
+ *            the last settle, like `losses`; `driftCount` is their sum.
  * Invariant: in `settled`, `settledFixedUs` and `madviseFixedUs` are
  *            fixedUs[mode] (NaN when not measured) and fixedUs.madvise (0 when not measured).
  */
@@ -55,7 +72,7 @@ import type { ActiveResetMode } from './reset-active-mode.js';
 import { median } from '../util/statistics.js';
 
 export interface ResetCostModel {
-  /** µs per copy-on-write fault (also zero-fill faults: about the same price). */
+  /** µs per fault a tenant takes on a page a reset dropped (copy-on-write or zero-fill, the dearer). */
   readonly cowFaultUs: number;
   /** µs per async write-protect fault; null when write tracking is unavailable. */
   readonly wpFaultUs: number | null;
@@ -75,7 +92,7 @@ export interface AutoPolicyOptions {
 }
 
 export const DEFAULT_AUTO_OPTIONS: AutoPolicyOptions = {
-  trialSamples: 12,
+  trialSamples: 8,
   reprobeEvery: 4096,
   margin: 0.1,
   noiseUs: 0.5,
@@ -90,6 +107,12 @@ export interface AutoObservation {
   readonly cowFaults: number | null;
   /** Write-protect faults it took; null when unknown. */
   readonly wpFaults: number | null;
+  /**
+   * Every minor fault the thread took during the previous tenancy (from the
+   * end of the reset before to the start of this one), write-protect faults
+   * included; null when not counted.
+   */
+  readonly tenantFaults: number | null;
   /** Pages the previous tenant wrote, when known exactly (madvise with counting, track-writes). */
   readonly writtenPages: number | null;
   /** Pages this reset copied back. */
@@ -123,25 +146,40 @@ export interface AutoReport {
 const GUARD_WINDOW = 15;
 
 /**
- * Settled on madvise, a reset that takes this many times the trial's madvise
- * time (plus noiseUs) means the tenants now write far more pages than they
- * did during the trial: madvise drops every written page, so its own time
- * grows with them. Most of a guard window like that starts a new trial.
+ * Settled on madvise, a tenancy that takes this many times the trial's
+ * faults (plus GROWTH_SLACK_FAULTS) means the tenants now write far more
+ * pages than they did during the trial. Without the thread's fault count, a
+ * reset that takes this many times the trial's madvise time (plus noiseUs)
+ * says the same: madvise drops every written page, so its own time grows with
+ * them. Most of a guard window like that starts a new trial.
  */
 const MADVISE_GROWTH = 3;
 /** A trial candidate gets at most this many times trialSamples resets to collect its samples. */
 const STALL_FACTOR = 4;
 /** Fresh (newly private) pages per reset at the end of a trial above which the private set counts as still growing. */
 const GROWING_PAGES = 0.5;
+/** Settled, the thread's faults are counted on one tenancy in this many (two getrusage calls each). */
+export const SETTLED_SAMPLE_EVERY = 4;
+/** Settled on madvise, faults above MADVISE_GROWTH × the trial's + this many mean tenants write more now. */
+const GROWTH_SLACK_FAULTS = 8;
+/** Settled on another mode, tenancies touching this many times more (or fewer) pages than in the trial, ± DRIFT_SLACK_PAGES, drift. */
+const DRIFT_FACTOR = 2;
+const DRIFT_SLACK_PAGES = 16;
 
+/** One trial reset, raw: priced with the model when a decision is made, so new prices re-decide. */
 interface TrialSample {
-  readonly cost: number;
-  /** Reset time beyond copying pages: scans, system calls, bookkeeping. */
-  readonly fixedUs: number;
-  readonly cowFaults: number;
+  readonly micros: number;
+  readonly copiedPages: number;
+  /** Faults other than write-protect ones. */
+  readonly faults: number;
+  readonly wpFaults: number;
+  /** Pages that became private since the last reset (page scans), for the private set's growth. */
+  readonly freshPages: number;
   readonly written: number | null;
   readonly privatePages: number | null;
   readonly privateLimit: number;
+  /** Its faults are the thread's count (every kind), not a page count. */
+  readonly counted: boolean;
 }
 
 export class AutoResetPolicy {
@@ -156,6 +194,13 @@ export class AutoResetPolicy {
   private trial = new Map<ActiveResetMode, TrialSample[]>();
   /** Times of the madvise trial's uncounted resets. */
   private madviseTimes: number[] = [];
+  /** The thread's faults per tenancy in the madvise trial (uncounted resets). */
+  private madviseFaults: number[] = [];
+  /** Median faults per tenancy under madvise in the last trial, by the thread's count; null when not counted. */
+  private madviseTrialFaults: number | null = null;
+  private model: ResetCostModel;
+  /** The last observation carried the thread's fault count (so madvise needs no page counts). */
+  private threadCounts = false;
   private trialResets = 0;
   private estimates: Partial<Record<ActiveResetMode, number | null>> = {};
   /** Median fixed overhead per reset of each mode in the last trial. */
@@ -170,13 +215,20 @@ export class AutoResetPolicy {
   private lossNext = 0;
   private lossCount = 0;
   private settledFixedUs = Number.NaN;
+  /** Median pages (copied + faults) per tenancy of the settled mode in its trial; null when not counted. */
+  private settledPages: number | null = null;
+  private readonly drifts = new Uint8Array(GUARD_WINDOW);
+  private driftFill = 0;
+  private driftNext = 0;
+  private driftCount = 0;
   private madviseFixedUs = Number.NaN;
 
   constructor(
     candidates: readonly ActiveResetMode[],
-    readonly model: ResetCostModel,
+    model: ResetCostModel,
     options: Partial<AutoPolicyOptions> = {},
   ) {
+    this.model = model;
     const unique = [...new Set(candidates)].filter((m) => m !== 'madvise');
     // Track-writes cannot be priced without a write-protect fault cost.
     this.candidates = ['madvise', ...unique.filter((m) => m !== 'track-writes' || model.wpFaultUs !== null)];
@@ -188,21 +240,78 @@ export class AutoResetPolicy {
   /**
    * True when the next reset should count pages exactly (it costs a scan).
    * During madvise's trial only every other reset counts, and madvise's time
-   * is taken from the others, so the scan is not charged to madvise.
+   * is taken from the others, so the scan is not charged to madvise; when
+   * the thread's fault count prices madvise's tenants, none needs to.
    */
   get wantsCounts(): boolean {
     if (this.phase !== 'trial') return false;
-    return this.mode !== 'madvise' || this.trialResets % 2 === 1;
+    if (this.mode !== 'madvise') return true;
+    return !this.threadCounts && this.trialResets % 2 === 1;
+  }
+
+  /**
+   * True when the tenancy after the reset just observed should have its
+   * faults counted (two getrusage calls): every one during a trial, one in
+   * SETTLED_SAMPLE_EVERY once settled.
+   */
+  get wantsTenantFaults(): boolean {
+    if (this.candidates.length === 1) return false;
+    return this.phase === 'trial' || this.resets % SETTLED_SAMPLE_EVERY === 0;
+  }
+
+  /** The prices in use. */
+  get costModel(): ResetCostModel {
+    return this.model;
+  }
+
+  /**
+   * New prices (the process's calibration finished): a settled policy
+   * decides again from its last trial's samples, a trial goes on with them.
+   */
+  reprice(model: ResetCostModel): void {
+    this.model = model;
+    if (this.phase === 'settled' && this.trial.size > 0) this.decide(false);
+  }
+
+  /**
+   * Starts a new trial now, for a caller that knows the tenants' workload
+   * changed (the bench, between tasks). A settled policy notices most
+   * changes itself (guards above) but not, under keep-resident, tenants that
+   * write fewer pages than before: nothing it counts shrinks with them, so
+   * only the scheduled re-probe finds that out.
+   */
+  remeasure(): void {
+    if (this.candidates.length > 1) this.startTrial();
   }
 
   /** The price of one observation as measured (time plus faults), or null when its faults are unknown. */
   cost(o: AutoObservation): number | null {
+    const faults = this.faultsOf(o);
+    return faults === null ? null : o.micros + this.faultsUs(faults.faults, faults.wp);
+  }
+
+  /** The observation's faults, the thread's count first; null when neither count is known. */
+  private faultsOf(o: AutoObservation): { faults: number; wp: number } | null {
+    if (o.tenantFaults !== null) {
+      const wp = Math.min(o.tenantFaults, o.wpFaults ?? 0);
+      return { faults: o.tenantFaults - wp, wp };
+    }
     if (o.cowFaults === null || o.wpFaults === null) return null;
-    return o.micros + this.faultsUs(o.cowFaults, o.wpFaults);
+    return { faults: o.cowFaults, wp: o.wpFaults };
+  }
+
+  private sampleCost(s: TrialSample): number {
+    return s.micros + this.faultsUs(s.faults, s.wpFaults);
+  }
+
+  /** Reset time beyond copying pages: scans, system calls, bookkeeping. */
+  private sampleFixedUs(s: TrialSample): number {
+    return Math.max(0, s.micros - s.copiedPages * this.model.copyPageUs);
   }
 
   observe(o: AutoObservation): void {
     this.resets += 1;
+    if (this.phase === 'trial') this.threadCounts = o.tenantFaults !== null;
     if (this.phase === 'trial') this.observeTrial(o);
     else this.observeSettled(o);
   }
@@ -232,36 +341,56 @@ export class AutoResetPolicy {
       return;
     }
     if (o.mode !== this.mode || o.warmup) return;
+    const n = this.options.trialSamples;
     if (o.mode === 'madvise' && o.cowFaults === null) {
-      // An uncounted madvise reset: its time is madvise's own.
+      // An uncounted madvise reset: its time is madvise's own, and the
+      // thread's count its faults.
       this.madviseTimes.push(o.micros);
-      if (this.madviseTimes.length >= this.options.trialSamples && (this.trial.get('madvise')?.length ?? 0) >= this.options.trialSamples) {
-        this.advanceTrial();
-      }
+      if (o.tenantFaults !== null) this.madviseFaults.push(o.tenantFaults);
+      if (this.madviseTimes.length >= n && this.madviseCounted() >= n) this.advanceTrial();
       return;
     }
-    const cost = this.cost(o);
-    if (cost === null) return;
+    const faults = this.faultsOf(o);
+    if (faults === null) return;
     const list = this.trial.get(o.mode) ?? [];
     list.push({
-      cost,
-      fixedUs: Math.max(0, o.micros - o.copiedPages * this.model.copyPageUs),
-      cowFaults: o.cowFaults ?? 0,
+      micros: o.micros,
+      copiedPages: o.copiedPages,
+      faults: faults.faults,
+      wpFaults: faults.wp,
+      freshPages: o.cowFaults ?? faults.faults,
       written: o.writtenPages,
       privatePages: o.privatePages,
       privateLimit: o.privateLimit,
+      counted: o.tenantFaults !== null,
     });
     this.trial.set(o.mode, list);
-    const enough = list.length >= this.options.trialSamples
-      && (o.mode !== 'madvise' || this.madviseTimes.length >= this.options.trialSamples);
+    const enough = list.length >= n && (o.mode !== 'madvise' || (this.madviseTimes.length >= n && this.madviseCounted() >= n));
     // A candidate already far dearer than madvise need not finish its trial:
     // every further sample would only cost the tenants more.
-    const madvise = this.trial.get('madvise');
     const hopeless = o.mode !== 'madvise'
-      && madvise !== undefined
       && list.length >= 4
-      && median(list.map((s) => s.cost)) > 2 * median(madvise.map((s) => s.cost)) + this.options.noiseUs;
+      && median(list.map((s) => this.sampleCost(s))) > 2 * this.madviseEstimate() + this.options.noiseUs;
     if (enough || hopeless) this.advanceTrial();
+  }
+
+  /** madvise resets of this trial whose faults are known (the thread's count, or a page count). */
+  private madviseCounted(): number {
+    return Math.max(this.madviseFaults.length, this.trial.get('madvise')?.length ?? 0);
+  }
+
+  /** madvise's cost per tenant so far in this trial: its own time plus the faults it leaves. */
+  private madviseEstimate(): number {
+    const counted = this.trial.get('madvise') ?? [];
+    const time = this.madviseTimes.length > 0
+      ? median(this.madviseTimes)
+      : counted.length > 0 ? median(counted.map((s) => this.sampleFixedUs(s))) : 0;
+    // The thread's count sees every fault (reads of dropped pages too); the page count only written pages.
+    const faults = Math.max(
+      this.madviseFaults.length > 0 ? median(this.madviseFaults) : 0,
+      counted.length > 0 ? median(counted.map((s) => s.faults)) : 0,
+    );
+    return time + faults * this.model.cowFaultUs;
   }
 
   private advanceTrial(): void {
@@ -277,39 +406,41 @@ export class AutoResetPolicy {
 
   /** The trial's estimate for `mode`, at the private-set size restore-dirty will settle at. */
   private estimate(mode: ActiveResetMode, samples: readonly TrialSample[]): number {
-    if (mode === 'madvise') {
-      const time = this.madviseTimes.length > 0 ? median(this.madviseTimes) : median(samples.map((s) => s.fixedUs));
-      return time + median(samples.map((s) => s.cowFaults)) * this.model.cowFaultUs;
-    }
-    const measured = median(samples.map((s) => s.cost));
+    if (mode === 'madvise') return this.madviseEstimate();
+    const measured = median(samples.map((s) => this.sampleCost(s)));
     if (mode !== 'restore-dirty' && mode !== 'restore-dirty-pread') return measured;
     const late = samples.slice(Math.floor(samples.length / 2));
-    const growing = median(late.map((s) => s.cowFaults)) >= GROWING_PAGES;
+    const growing = median(late.map((s) => s.freshPages)) >= GROWING_PAGES;
     const last = samples[samples.length - 1];
     if (!growing || last === undefined) return measured;
     // Tenants keep touching new pages: every one of them stays private and is
     // copied on every reset from then on, until the set fills the slot or the
     // cap discards it. Price it full.
-    return median(late.map((s) => s.fixedUs)) + last.privateLimit * this.model.copyPageUs;
+    return median(late.map((s) => this.sampleFixedUs(s))) + last.privateLimit * this.model.copyPageUs;
   }
 
-  private decide(): void {
-    this.trials += 1;
+  /** Prices the current (or, settled, the last) trial's samples and settles on the cheapest; `count` adds a trial. */
+  private decide(count = true): void {
+    if (count) this.trials += 1;
     this.estimates = {};
     this.fixedUs = {};
     for (const m of this.candidates) {
-      const list = this.trial.get(m);
-      if (list === undefined || list.length === 0) {
+      const list = this.trial.get(m) ?? [];
+      if (m === 'madvise' ? this.madviseTimes.length === 0 && list.length === 0 : list.length === 0) {
         this.estimates[m] = null;
         continue;
       }
       this.estimates[m] = this.estimate(m, list);
-      this.fixedUs[m] = m === 'madvise' && this.madviseTimes.length > 0 ? median(this.madviseTimes) : median(list.map((s) => s.fixedUs));
+      this.fixedUs[m] = m === 'madvise' && this.madviseTimes.length > 0
+        ? median(this.madviseTimes)
+        : median(list.map((s) => this.sampleFixedUs(s)));
     }
     const madviseSamples = this.trial.get('madvise') ?? [];
-    this.writtenPerTenant = madviseSamples.length > 0 ? median(madviseSamples.map((s) => s.written ?? s.cowFaults)) : 0;
+    this.madviseTrialFaults = this.madviseFaults.length > 0 ? median(this.madviseFaults) : null;
+    this.writtenPerTenant = this.madviseTrialFaults
+      ?? (madviseSamples.length > 0 ? median(madviseSamples.map((s) => s.written ?? s.faults)) : 0);
     const track = (this.trial.get('track-writes') ?? []).filter((s) => s.written !== null && s.written > 0);
-    this.trackFreshShare = track.length > 0 ? median(track.map((s) => s.cowFaults / (s.written ?? 1))) : 1;
+    this.trackFreshShare = track.length > 0 ? median(track.map((s) => s.freshPages / (s.written ?? 1))) : 1;
 
     const base = this.estimates.madvise ?? null;
     let best: ActiveResetMode = 'madvise';
@@ -344,6 +475,12 @@ export class AutoResetPolicy {
     this.lossNext = 0;
     this.lossCount = 0;
     this.settledFixedUs = this.fixedUs[mode] ?? Number.NaN;
+    const samples = (this.trial.get(mode) ?? []).filter((x) => x.counted);
+    this.settledPages = mode !== 'madvise' && samples.length > 0 ? median(samples.map((x) => x.copiedPages + x.faults + x.wpFaults)) : null;
+    this.drifts.fill(0);
+    this.driftFill = 0;
+    this.driftNext = 0;
+    this.driftCount = 0;
     this.madviseFixedUs = this.fixedUs.madvise ?? 0;
   }
 
@@ -354,6 +491,7 @@ export class AutoResetPolicy {
     this.reason = 'measuring';
     this.trial = new Map();
     this.madviseTimes = [];
+    this.madviseFaults = [];
     this.trialResets = 0;
   }
 
@@ -367,7 +505,8 @@ export class AutoResetPolicy {
     const fixed = this.settledFixedUs;
     if (Number.isNaN(fixed)) return null;
     const copy = o.copiedPages * this.model.copyPageUs;
-    if (o.cowFaults !== null && o.wpFaults !== null) return fixed + copy + this.faultsUs(o.cowFaults, o.wpFaults);
+    const faults = this.faultsOf(o);
+    if (faults !== null) return fixed + copy + this.faultsUs(faults.faults, faults.wp);
     if (o.mode !== 'track-writes' || o.writtenPages === null) return null;
     const fresh = o.writtenPages * this.trackFreshShare;
     return fixed + copy + this.faultsUs(fresh, o.writtenPages - fresh);
@@ -383,12 +522,18 @@ export class AutoResetPolicy {
       this.guardMadvise(o);
       return;
     }
+    if (this.drifted(o)) {
+      this.startTrial();
+      return;
+    }
     const cost = this.countedCost(o);
     if (cost === null) return;
     // What madvise would have cost for the same tenant: its overhead plus a
-    // fault per written page (exact under track-writes; the trial's typical
-    // tenant otherwise).
-    const baseline = this.madviseFixedUs + (o.writtenPages ?? this.writtenPerTenant) * this.model.cowFaultUs;
+    // fault per written page (known under track-writes), and at least the
+    // faults the trial's tenants took under madvise (the thread's count sees
+    // reads of dropped pages too, which no page count shows).
+    const faults = o.writtenPages === null ? this.writtenPerTenant : Math.max(o.writtenPages, this.madviseTrialFaults ?? 0);
+    const baseline = this.madviseFixedUs + faults * this.model.cowFaultUs;
     const loses = cost > baseline * (1 + this.options.margin) + this.options.noiseUs;
     if (!this.recordLoss(loses)) return;
     this.settle(
@@ -401,14 +546,44 @@ export class AutoResetPolicy {
   }
 
   /**
+   * True when most of the last GUARD_WINDOW sampled tenancies touched far
+   * more, or far fewer, pages than the settled mode's tenants in the trial
+   * (pages copied back plus faults: counts, not times): the workload changed,
+   * and another mode may now be the cheapest, though this one still beats
+   * madvise. Then a new trial decides.
+   */
+  private drifted(o: AutoObservation): boolean {
+    if (o.tenantFaults === null || this.settledPages === null) return false;
+    const pages = o.copiedPages + o.tenantFaults;
+    const base = this.settledPages;
+    const far = pages > DRIFT_FACTOR * base + DRIFT_SLACK_PAGES || pages < base / DRIFT_FACTOR - DRIFT_SLACK_PAGES;
+    const flag = far ? 1 : 0;
+    if (this.driftFill === GUARD_WINDOW) this.driftCount -= this.drifts[this.driftNext] ?? 0;
+    else this.driftFill += 1;
+    this.drifts[this.driftNext] = flag;
+    this.driftCount += flag;
+    this.driftNext = (this.driftNext + 1) % GUARD_WINDOW;
+    return this.driftFill === GUARD_WINDOW && 2 * this.driftCount > GUARD_WINDOW;
+  }
+
+  /**
    * Settled on madvise: nothing is counted, but the reset's own time tells
    * when tenants started writing many more pages than during the trial (a
    * module first measured on requests that touch little memory). Then a
    * cheaper mode may exist: measure again now instead of after reprobeEvery.
    */
   private guardMadvise(o: AutoObservation): void {
-    if (this.candidates.length === 1 || !(this.madviseFixedUs > 0)) return;
-    const grew = o.micros > this.madviseFixedUs * MADVISE_GROWTH + this.options.noiseUs;
+    if (this.candidates.length === 1) return;
+    let grew: boolean;
+    if (this.madviseTrialFaults !== null) {
+      // Counts, on the sampled tenancies: a busier machine does not move them.
+      if (o.tenantFaults === null) return;
+      grew = o.tenantFaults > this.madviseTrialFaults * MADVISE_GROWTH + GROWTH_SLACK_FAULTS;
+    } else if (this.madviseFixedUs > 0) {
+      grew = o.micros > this.madviseFixedUs * MADVISE_GROWTH + this.options.noiseUs;
+    } else {
+      return;
+    }
     if (this.recordLoss(grew)) this.startTrial();
   }
 

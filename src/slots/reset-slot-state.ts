@@ -18,6 +18,9 @@
  *            registered for write tracking is not known).
  * Invariant: last describes the last successful reset (null before the first);
  *            it is never cleared, so it still reports after a remap.
+ * Invariant: tenancyFaultsAt is the thread's minor-fault count when the last
+ *            reset ended, when the auto policy asked to count the tenancy
+ *            after it; null otherwise (and after a remap or failure).
  */
 import type { ActiveResetMode } from './reset-active-mode.js';
 import type { ResetModeName } from './memory-reset.js';
@@ -52,6 +55,7 @@ export class SlotResetState {
   /** The mode of the last successful reset, null before the first. */
   lastMode: ActiveResetMode | null = null;
   last: ResetRecord | null = null;
+  tenancyFaultsAt: number | null = null;
 
   /**
    * The slot's pages were replaced by a new mapping (mapImage, configure, a
@@ -63,6 +67,7 @@ export class SlotResetState {
     this.resetsSinceDiscard = 0;
     this.trackingFailed = false;
     this.lastMode = null;
+    this.tenancyFaultsAt = null;
   }
 
   /** A reset threw: the slot is `unknown` and the next reset is not a fair sample. */
@@ -70,5 +75,6 @@ export class SlotResetState {
     this.keptPrivatePages = null;
     this.privateUpperBound = Number.POSITIVE_INFINITY;
     this.lastMode = null;
+    this.tenancyFaultsAt = null;
   }
 }
