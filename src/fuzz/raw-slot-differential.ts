@@ -6,7 +6,7 @@
  * a buffer kept across grow or release must read as detached (length 0); and
  * a released lease must refuse every use with LEASE_RELEASED.
  *
- * Faults (mmap, madvise, ftruncate, memfd_create) are injected around some
+ * Faults (mmap, madvise, ftruncate, fallocate, memfd_create) are injected around some
  * acquires and releases: the pool must then repair or replace the slot, never
  * hand out what a half-finished system call left behind.
  */
@@ -20,7 +20,7 @@ import { Prng } from './prng.js';
 import { replayCommand, type HostRun } from './run-isolation-case.js';
 import { thrownDescription } from './run-action.js';
 
-export type RawFaultSyscall = 'mmap' | 'madvise' | 'ftruncate' | 'memfd_create';
+export type RawFaultSyscall = 'mmap' | 'madvise' | 'ftruncate' | 'fallocate' | 'memfd_create';
 
 export interface RawFault {
   syscall: RawFaultSyscall;
@@ -52,7 +52,7 @@ export interface RawCase {
   tenants: RawTenantScript[];
 }
 
-const SYSCALLS: readonly RawFaultSyscall[] = ['mmap', 'madvise', 'ftruncate', 'memfd_create'];
+const SYSCALLS: readonly RawFaultSyscall[] = ['mmap', 'madvise', 'ftruncate', 'fallocate', 'memfd_create'];
 
 export function generateRawCase(seed: number, options: { faults?: boolean } = {}): RawCase {
   const prng = new Prng(seed);
