@@ -24,6 +24,18 @@ size_t ReadBytes(Napi::Env env, Napi::Value value, const char* name) {
   return n;
 }
 
+// False while the environment is being torn down (a worker ending): JS can
+// no longer run there. Finalizers still run then, early.
+bool CanRunJs(napi_env env) {
+  napi_value global;
+  napi_value fn;
+  napi_value result;
+  if (napi_get_global(env, &global) != napi_ok) return false;
+  auto noop = [](napi_env, napi_callback_info) -> napi_value { return nullptr; };
+  if (napi_create_function(env, "cowpoolProbe", NAPI_AUTO_LENGTH, noop, nullptr, &fn) != napi_ok) return false;
+  return napi_call_function(env, global, fn, 0, nullptr, &result) == napi_ok;
+}
+
 // Largest slot the addon accepts: 64 GiB keeps guard + max + guard far from
 // overflowing and is above any 32-bit wasm memory.
 constexpr size_t kMaxSlotBytes = size_t{64} << 30;
@@ -44,38 +56,12 @@ void RawRegion::Unmap() {
   fd = -1;
 }
 
-namespace {
-void KeepForProcess(void* arg) {
-  // safe: the hook is removed before the region is freed (EscapedGone,
-  // ~RawRegion), so `arg` is a live region here.
-  auto* region = static_cast<RawRegion*>(arg);
-  region->kept_for_process = true;
-  region->hook_env = nullptr;
-}
-}  // namespace
-
-void RawRegion::WatchTeardown(napi_env env) {
-  if (hook_env != nullptr) return;
-  // Hooks run last-registered first, so this one runs before Node's own hook
-  // for the escaped buffer (registered when the buffer was made), which calls
-  // the buffer's finalizer whether or not another thread still holds it.
-  if (napi_add_env_cleanup_hook(env, KeepForProcess, this) == napi_ok) hook_env = env;
-}
-
 void RawRegion::EscapedGone() {
   if (escaped_live > 0) escaped_live--;
-  if (escaped_live > 0) return;
-  if (hook_env != nullptr) {
-    napi_remove_env_cleanup_hook(hook_env, KeepForProcess, this);
-    hook_env = nullptr;
-  }
-  if (retired) Unmap();
+  if (escaped_live == 0 && retired) Unmap();
 }
 
-RawRegion::~RawRegion() {
-  if (hook_env != nullptr) napi_remove_env_cleanup_hook(hook_env, KeepForProcess, this);
-  Unmap();
-}
+RawRegion::~RawRegion() { Unmap(); }
 
 Napi::Function RawSlot::Init(Napi::Env env) {
   return DefineClass(env, "RawSlot",
@@ -144,7 +130,7 @@ void RawSlot::AssertNotEscaped(Napi::Env env, const char* what) const {
             "the slot is quarantined until it is collected and must be destroyed, not reused");
 }
 
-void RawSlot::CheckEscape(Napi::Env env) {
+void RawSlot::CheckEscape(Napi::Env) {
   if (current_.IsEmpty()) return;
   Napi::Value value = current_.Value();
   // The slot detaches its buffers only through DetachBuffers, which drops
@@ -154,7 +140,6 @@ void RawSlot::CheckEscape(Napi::Env env) {
   if (current_record_ && !current_record_->finalized) {
     current_record_->escaped = true;
     region_->escaped_live++;
-    region_->WatchTeardown(env);
   }
   current_.Reset();
   current_record_.reset();
@@ -237,11 +222,13 @@ Napi::Value RawSlot::Buffer(const Napi::CallbackInfo& info) {
   // unmapped until this finalizer ran.
   Napi::ArrayBuffer buffer = Napi::ArrayBuffer::New(
       env, region_->base, size_,
-      [](Napi::Env, void*, std::shared_ptr<RawBuffer>* h) {
+      [](Napi::Env e, void*, std::shared_ptr<RawBuffer>* h) {
         std::shared_ptr<RawBuffer> r = std::move(*h);
         delete h;
         r->finalized = true;
-        if (r->escaped) r->region->EscapedGone();
+        if (!r->escaped) return;
+        if (!CanRunJs(e)) r->region->kept_for_process = true;
+        r->region->EscapedGone();
       },
       hold);
   current_ = Napi::Reference<Napi::ArrayBuffer>::New(buffer, 1);

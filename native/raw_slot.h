@@ -63,18 +63,14 @@ struct RawRegion {
   bool retired = false;
   // Escaped buffers whose finalizer has not run (see RawSlot).
   uint32_t escaped_live = 0;
-  // The environment was torn down while an escaped buffer was alive (it may
-  // live on in another thread, and Node runs finalizers early at teardown):
-  // the range stays mapped for the rest of the process.
+  // An escaped buffer's finalizer ran while its environment was being torn
+  // down. Node calls finalizers then whether or not the backing store still
+  // lives (it may have been posted to another thread), so the range stays
+  // mapped for the rest of the process.
   bool kept_for_process = false;
-  // The env cleanup hook registered for an escape, if any.
-  napi_env hook_env = nullptr;
   void Unmap();
   // One escaped buffer's finalizer ran.
   void EscapedGone();
-  // Registers the env cleanup hook (once) that keeps the range mapped if the
-  // environment ends while an escaped buffer lives.
-  void WatchTeardown(napi_env env);
   ~RawRegion();
 };
 
