@@ -150,6 +150,7 @@ void RawSlot::DetachBuffers(Napi::Env env) {
   if (current_.IsEmpty()) return;
   Napi::Value value = current_.Value();
   current_.Reset();
+  if (current_record_) current_record_->detached_by_slot = true;
   current_record_.reset();
   // Detaching makes every typed array over it length 0: a stale view can no
   // longer reach pages that are about to change.
@@ -226,9 +227,11 @@ Napi::Value RawSlot::Buffer(const Napi::CallbackInfo& info) {
         std::shared_ptr<RawBuffer> r = std::move(*h);
         delete h;
         r->finalized = true;
-        if (!r->escaped) return;
+        if (r->detached_by_slot) return;
+        // At teardown a buffer may have been moved to another thread without
+        // the slot having looked since: keep the range rather than guess.
         if (!CanRunJs(e)) r->region->kept_for_process = true;
-        r->region->EscapedGone();
+        if (r->escaped) r->region->EscapedGone();
       },
       hold);
   current_ = Napi::Reference<Napi::ArrayBuffer>::New(buffer, 1);

@@ -63,10 +63,11 @@ struct RawRegion {
   bool retired = false;
   // Escaped buffers whose finalizer has not run (see RawSlot).
   uint32_t escaped_live = 0;
-  // An escaped buffer's finalizer ran while its environment was being torn
-  // down. Node calls finalizers then whether or not the backing store still
-  // lives (it may have been posted to another thread), so the range stays
-  // mapped for the rest of the process.
+  // A buffer not detached by the slot (escaped, or not yet seen to) was
+  // finalized while its environment was being torn down. Node calls
+  // finalizers then whether or not the backing store still lives (it may
+  // have been moved to another thread), so the range stays mapped for the
+  // rest of the process.
   bool kept_for_process = false;
   void Unmap();
   // One escaped buffer's finalizer ran.
@@ -82,6 +83,8 @@ struct RawBuffer {
   bool escaped = false;
   // Its finalizer ran: no holder of its backing store is left.
   bool finalized = false;
+  // The slot detached it itself: nobody can hold its backing store.
+  bool detached_by_slot = false;
 };
 
 class RawSlot : public Napi::ObjectWrap<RawSlot> {

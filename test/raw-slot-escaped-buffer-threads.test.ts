@@ -84,3 +84,23 @@ describe('raw slots: a moved buffer posted to another thread', () => {
     expect(out.after).toBe(6);
   });
 });
+
+describe('raw slots: a worker that ends with its lease out', () => {
+  it.skipIf(!hasTransfer)(`a buffer it moved to the main thread, unseen by the slot, stays mapped (no SIGSEGV)${why}`, () => {
+    const out = run(`
+      const worker = new Worker(\`
+        const { parentPort } = require('node:worker_threads');
+        const addon = require(process.env.COWPOOL_NATIVE_PATH);
+        const slot = new addon.RawSlot(1 << 20, 1 << 16);
+        slot.configure(null, 4 * 4096);
+        new Uint8Array(slot.buffer()).fill(8);
+        const moved = slot.buffer().transfer();
+        parentPort.postMessage(moved, [moved]);\`, { eval: true, execArgv: [] });
+      const moved = new Uint8Array(await new Promise((resolve) => worker.once('message', resolve)));
+      await new Promise((resolve) => worker.once('exit', resolve));
+      for (let i = 0; i < 5; i++) { globalThis.gc(); await sleep(10); }
+      out.moved = [moved.length, moved[0], moved[moved.length - 1]];
+    `);
+    expect(out.moved).toEqual([4 * 4096, 8, 8]);
+  });
+});
