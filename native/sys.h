@@ -85,7 +85,7 @@ void UnmapForCleanup(void* addr, size_t len);
 // unmapped. Returns MAP_FAILED on failure like mmap.
 void* MapZeroForRecovery(void* addr, size_t len);
 // Like MapZeroForRecovery, but puts back a MAP_SHARED view of `fd` from offset
-// 0 (a raw slot's own memfd), so later truncation clears the range again.
+// 0 (a raw slot's own memfd), so a later hole punch clears the range again.
 void* MapSharedForRecovery(void* addr, size_t len, int fd);
 
 // errno value → its symbolic name ("EPERM"); "E<n>" when unknown.

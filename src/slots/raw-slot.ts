@@ -46,7 +46,7 @@ export class RawSlot {
     if (this.state === 'unknown' && this.native !== null) {
       // A failed system call can leave pages that configure and reset never
       // reach again (a failed image map is patched with anonymous zero pages,
-      // which truncating the slot file does not clear, so a later tenant's
+      // which punching holes in the slot file does not clear, so a later tenant's
       // writes there would survive into the next): the full reset of a raw
       // slot is a new reservation.
       this.destroy();
@@ -59,8 +59,8 @@ export class RawSlot {
     const slot = this.native;
     if (this.state !== 'clean' || this.image !== image || this.initialBytes !== initialBytes) {
       try {
-        // configure is the full reset: old image unmapped, file truncated to
-        // zero and regrown, new image mapped.
+        // configure is the full reset: old image unmapped, the whole slot
+        // file punched back to holes, new image mapped.
         this.resetState.remapped();
         native(() => slot.configure(image, initialBytes));
       } catch (e) {
