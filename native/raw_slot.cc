@@ -24,6 +24,18 @@ size_t ReadBytes(Napi::Env env, Napi::Value value, const char* name) {
   return n;
 }
 
+// False while the environment is being torn down (a worker ending): JS can
+// no longer run there. Finalizers still run then, early.
+bool CanRunJs(napi_env env) {
+  napi_value global;
+  napi_value fn;
+  napi_value result;
+  if (napi_get_global(env, &global) != napi_ok) return false;
+  auto noop = [](napi_env, napi_callback_info) -> napi_value { return nullptr; };
+  if (napi_create_function(env, "cowpoolProbe", NAPI_AUTO_LENGTH, noop, nullptr, &fn) != napi_ok) return false;
+  return napi_call_function(env, global, fn, 0, nullptr, &result) == napi_ok;
+}
+
 // Largest slot the addon accepts: 64 GiB keeps guard + max + guard far from
 // overflowing and is above any 32-bit wasm memory.
 constexpr size_t kMaxSlotBytes = size_t{64} << 30;
@@ -31,15 +43,22 @@ constexpr size_t kMaxSlotBytes = size_t{64} << 30;
 }  // namespace
 
 void RawRegion::Unmap() {
-  if (unmapped) return;
+  if (unmapped || kept_for_process) return;
   unmapped = true;
-  // safe: the reservation is ours alone (mmap(NULL) chose it) and every JS
-  // view of it has been detached or is gone (see RawSlot::Destroy).
+  // safe: the reservation is ours alone (mmap(NULL) chose it); every JS view
+  // of it was detached by the slot or has been finalized (escaped_live == 0
+  // when RawSlot::Destroy or EscapedGone calls this; the destructor runs once
+  // no buffer holds the region at all).
   if (reservation != nullptr) sys::UnmapForCleanup(reservation, reservation_length);
   sys::Close(fd);
   reservation = nullptr;
   base = nullptr;
   fd = -1;
+}
+
+void RawRegion::EscapedGone() {
+  if (escaped_live > 0) escaped_live--;
+  if (escaped_live == 0 && retired) Unmap();
 }
 
 RawRegion::~RawRegion() { Unmap(); }
@@ -59,6 +78,8 @@ Napi::Function RawSlot::Init(Napi::Env env) {
                          InstanceAccessor<&RawSlot::ImageLength>("imageLength"),
                          InstanceAccessor<&RawSlot::Address>("address"),
                          InstanceAccessor<&RawSlot::Destroyed>("destroyed"),
+                         InstanceAccessor<&RawSlot::EscapedBuffers>("escapedBuffers"),
+                         InstanceAccessor<&RawSlot::Escapes>("escapes"),
                      });
 }
 
@@ -81,9 +102,11 @@ RawSlot::RawSlot(const Napi::CallbackInfo& info) : Napi::ObjectWrap<RawSlot>(inf
 
   region->fd = sys::MemfdCreate("cowpool-slot", MFD_CLOEXEC);
   if (region->fd < 0) ThrowSyscall(env, "memfd_create", errno, "creating a raw slot");  // region dtor unmaps
-  // safe: [base, base + max) is inside our reservation; the file is empty, so
-  // every page faults SIGBUS until ftruncate makes it part of `size` — and no
-  // JS view covers a page past `size`.
+  // The file is max_bytes long for the slot's whole life (sparse: holes cost
+  // nothing), so the mapping below never has a page past the file's end.
+  if (sys::Ftruncate(region->fd, static_cast<off_t>(max_bytes_)) != 0) ThrowSyscall(env, "ftruncate", errno, "creating a raw slot");
+  // safe: [base, base + max) is inside our reservation and within the file;
+  // no JS view covers a page past `size`.
   void* p = sys::Mmap(region->base, max_bytes_, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, region->fd, 0);
   if (p == MAP_FAILED) ThrowSyscall(env, "mmap", errno, "mapping a raw slot");
   region_ = std::move(region);
@@ -97,29 +120,54 @@ RawSlot::~RawSlot() {
 }
 
 void RawSlot::AssertLive(Napi::Env env) const {
-  if (!region_ || region_->unmapped) ThrowCode(env, "LEASE_RELEASED", "the raw slot was destroyed");
+  if (!region_ || region_->retired || region_->unmapped) ThrowCode(env, "LEASE_RELEASED", "the raw slot was destroyed");
 }
 
-void RawSlot::DetachBuffers() {
+void RawSlot::AssertNotEscaped(Napi::Env env, const char* what) const {
+  if (region_->escaped_live == 0) return;
+  ThrowCode(env, "SLOT_STATE",
+            std::string(what) + ": a buffer of this raw slot was moved out (transfer or a transfer list) and is still alive; "
+            "the slot is quarantined until it is collected and must be destroyed, not reused");
+}
+
+void RawSlot::CheckEscape(Napi::Env) {
   if (current_.IsEmpty()) return;
   Napi::Value value = current_.Value();
+  // The slot detaches its buffers only through DetachBuffers, which drops
+  // current_ first: a current buffer found detached was moved out by JS.
+  if (!value.IsEmpty() && value.IsArrayBuffer() && !value.As<Napi::ArrayBuffer>().IsDetached()) return;
+  escapes_++;
+  if (current_record_ && !current_record_->finalized) {
+    current_record_->escaped = true;
+    region_->escaped_live++;
+  }
+  current_.Reset();
+  current_record_.reset();
+}
+
+void RawSlot::DetachBuffers(Napi::Env env) {
+  CheckEscape(env);
+  if (current_.IsEmpty()) return;
+  Napi::Value value = current_.Value();
+  current_.Reset();
+  if (current_record_) current_record_->detached_by_slot = true;
+  current_record_.reset();
   // Detaching makes every typed array over it length 0: a stale view can no
-  // longer reach pages that are about to change size.
+  // longer reach pages that are about to change.
   if (!value.IsEmpty() && value.IsArrayBuffer()) {
     Napi::ArrayBuffer buffer = value.As<Napi::ArrayBuffer>();
     if (!buffer.IsDetached()) buffer.Detach();
   }
-  current_.Reset();
 }
 
-void RawSlot::TruncateTo(Napi::Env env, size_t size, const char* what) {
-  // Shrinking to 0 frees every page of the file (and zaps them from our
-  // mapping); growing back gives zero pages. No view covers the range here:
-  // the caller detached them first.
-  if (sys::Ftruncate(region_->fd, 0) != 0) ThrowSyscall(env, "ftruncate", errno, what);
-  size_ = 0;
-  if (sys::Ftruncate(region_->fd, static_cast<off_t>(size)) != 0) ThrowSyscall(env, "ftruncate", errno, what);
-  size_ = size;
+void RawSlot::Clear(Napi::Env env, size_t offset, size_t length, const char* what) {
+  // Frees those pages of the file and zaps them from our mapping; they read
+  // as zero again. The file keeps its size. No view covers a page whose
+  // contents matter to anyone else: the caller detached the buffers and
+  // refused when one escaped.
+  if (sys::PunchHole(region_->fd, static_cast<off_t>(offset), static_cast<off_t>(length)) != 0) {
+    ThrowSyscall(env, "fallocate", errno, what);
+  }
 }
 
 // configure(image | null, initialBytes): put a module's image in this slot.
@@ -135,8 +183,10 @@ Napi::Value RawSlot::Configure(const Napi::CallbackInfo& info) {
               "initialBytes (" + std::to_string(initial) + ") exceeds the slot's maxBytes (" + std::to_string(max_bytes_) + ")");
   }
   if (next_length > initial) ThrowInvalid(env, "the image is longer than initialBytes");
+  CheckEscape(env);
+  AssertNotEscaped(env, "configure");
 
-  DetachBuffers();
+  DetachBuffers(env);
   if (image_ != nullptr) {
     // safe: [base, base + image_length_) is inside the slot; this puts the
     // slot memfd back under the old image's pages (file offset = slot offset).
@@ -146,7 +196,9 @@ Napi::Value RawSlot::Configure(const Napi::CallbackInfo& info) {
     image_ = nullptr;
     image_length_ = 0;
   }
-  TruncateTo(env, initial, "configuring a raw slot");
+  // The whole file back to holes: configure is the full reset.
+  Clear(env, 0, max_bytes_, "configuring a raw slot");
+  size_ = initial;
   if (next != nullptr) {
     // safe: next_length <= initial <= max_bytes_, validated above.
     MapImageAt(env, region_->base, next, "configuring a raw slot", region_->fd);
@@ -160,17 +212,30 @@ Napi::Value RawSlot::Configure(const Napi::CallbackInfo& info) {
 Napi::Value RawSlot::Buffer(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   AssertLive(env);
-  if (!current_.IsEmpty()) {
-    Napi::Value value = current_.Value();
-    if (!value.IsEmpty() && value.IsArrayBuffer() && !value.As<Napi::ArrayBuffer>().IsDetached()) return value;
-  }
-  auto* hold = new std::shared_ptr<RawRegion>(region_);
-  // safe: [base, base + size_) is mapped read-write and inside the file's
-  // size; the buffer keeps the region alive through `hold` and is detached
-  // before size_ changes.
+  CheckEscape(env);
+  if (!current_.IsEmpty()) return current_.Value();
+  auto record = std::make_shared<RawBuffer>();
+  record->region = region_;
+  auto* hold = new std::shared_ptr<RawBuffer>(record);
+  // safe: [base, base + size_) is mapped read-write and inside the file; the
+  // buffer keeps the region alive through `hold`, and is detached before
+  // size_ changes — or, when it escapes, the range is never reset or
+  // unmapped until this finalizer ran.
   Napi::ArrayBuffer buffer = Napi::ArrayBuffer::New(
-      env, region_->base, size_, [](Napi::Env, void*, std::shared_ptr<RawRegion>* h) { delete h; }, hold);
-  current_ = Napi::Reference<Napi::ArrayBuffer>::New(buffer, 0);
+      env, region_->base, size_,
+      [](Napi::Env e, void*, std::shared_ptr<RawBuffer>* h) {
+        std::shared_ptr<RawBuffer> r = std::move(*h);
+        delete h;
+        r->finalized = true;
+        if (r->detached_by_slot) return;
+        // At teardown a buffer may have been moved to another thread without
+        // the slot having looked since: keep the range rather than guess.
+        if (!CanRunJs(e)) r->region->kept_for_process = true;
+        if (r->escaped) r->region->EscapedGone();
+      },
+      hold);
+  current_ = Napi::Reference<Napi::ArrayBuffer>::New(buffer, 1);
+  current_record_ = std::move(record);
   return buffer;
 }
 
@@ -184,15 +249,17 @@ Napi::Value RawSlot::Grow(const Napi::CallbackInfo& info) {
     ThrowCode(env, "GROW_LIMIT",
               "grow to " + std::to_string(next) + " bytes exceeds the slot's maxBytes (" + std::to_string(max_bytes_) + ")");
   }
-  DetachBuffers();
-  if (sys::Ftruncate(region_->fd, static_cast<off_t>(next)) != 0) ThrowSyscall(env, "ftruncate", errno, "growing a raw slot");
+  // The pages up to `next` are holes already (the file is max_bytes long):
+  // growing is handing out a longer buffer.
+  DetachBuffers(env);
   size_ = next;
   return env.Undefined();
 }
 
 // reset(mode, keepResidentBytes, initialBytes, maxResidentBytes?, flags?,
 // stats?: Float64Array): the image part back to the image (by the mode),
-// everything past it back to zero by truncation, size back to initialBytes.
+// everything past it back to zero by punching it out of the slot memfd, size
+// back to initialBytes. Refused while an escaped buffer lives.
 Napi::Value RawSlot::Reset(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   AssertLive(env);
@@ -209,12 +276,17 @@ Napi::Value RawSlot::Reset(const Napi::CallbackInfo& info) {
     }
     request = ReadResetRequestValues(env, static_cast<int>(m), info[1], info[3], info[4], "reset");
   }
-  DetachBuffers();
+  CheckEscape(env);
+  AssertNotEscaped(env, "reset");
+  DetachBuffers(env);
   ResetStats stats{};
   if (image_ != nullptr) {
     stats = ResetRange(env, region_->base, image_length_, image_, request, "resetting a raw slot");
   }
-  TruncateTo(env, initial, "resetting a raw slot");
+  // Tenants write only below size_ (it only grows during a lease): past the
+  // image, [image_length, size_) is all a tenant can have touched.
+  Clear(env, image_length_, size_ - image_length_, "resetting a raw slot");
+  size_ = initial;
   WriteResetStats(env, info[5], stats, "reset");
   return Napi::Number::New(env, static_cast<double>(stats.bytes_copied));
 }
@@ -229,9 +301,12 @@ Napi::Value RawSlot::ResidentPrivateBytes(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value RawSlot::Destroy(const Napi::CallbackInfo& info) {
-  if (region_ && !region_->unmapped) {
-    DetachBuffers();
-    region_->Unmap();
+  if (region_ && !region_->retired) {
+    DetachBuffers(info.Env());
+    region_->retired = true;
+    // With an escaped buffer alive the range stays mapped; its last
+    // finalizer unmaps it (RawRegion::EscapedGone).
+    if (region_->escaped_live == 0) region_->Unmap();
   }
   if (image_ != nullptr) ReleaseImage(image_);
   image_ = nullptr;
@@ -251,11 +326,19 @@ Napi::Value RawSlot::ImageLength(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), static_cast<double>(image_length_));
 }
 Napi::Value RawSlot::Address(const Napi::CallbackInfo& info) {
-  uintptr_t base = region_ && !region_->unmapped ? reinterpret_cast<uintptr_t>(region_->base) : 0;
+  uintptr_t base = region_ && !region_->retired && !region_->unmapped ? reinterpret_cast<uintptr_t>(region_->base) : 0;
   return Napi::BigInt::New(info.Env(), static_cast<uint64_t>(base));
 }
 Napi::Value RawSlot::Destroyed(const Napi::CallbackInfo& info) {
-  return Napi::Boolean::New(info.Env(), !region_ || region_->unmapped);
+  return Napi::Boolean::New(info.Env(), !region_ || region_->retired || region_->unmapped);
+}
+// Escaped buffers still alive (notices a new escape first while the slot is live).
+Napi::Value RawSlot::EscapedBuffers(const Napi::CallbackInfo& info) {
+  if (region_ && !region_->retired && !region_->unmapped) CheckEscape(info.Env());
+  return Napi::Number::New(info.Env(), region_ ? static_cast<double>(region_->escaped_live) : 0.0);
+}
+Napi::Value RawSlot::Escapes(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), static_cast<double>(escapes_));
 }
 
 }  // namespace cowpool

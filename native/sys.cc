@@ -15,7 +15,7 @@ namespace {
 
 const char* const kCallNames[] = {"mmap",     "munmap", "madvise", "ftruncate", "memfd_create",
                                   "fcntl",    "pwrite", "ioctl",   "pread",     "open",
-                                  "userfaultfd"};
+                                  "userfaultfd", "fallocate"};
 static_assert(sizeof(kCallNames) / sizeof(kCallNames[0]) == static_cast<size_t>(Call::kCount),
               "one name per Call");
 
@@ -182,6 +182,15 @@ void* MapZeroForRecovery(void* addr, size_t len) {
 
 void* MapSharedForRecovery(void* addr, size_t len, int fd) {
   return ::mmap(addr, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd, 0);
+}
+
+int PunchHole(int fd, off_t offset, off_t len) {
+  if (len == 0) return 0;
+  if (ShouldFail(Call::kFallocate)) return -1;
+  int rc;
+  do rc = ::fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, offset, len);
+  while (rc != 0 && errno == EINTR);
+  return rc;
 }
 
 const char* ErrnoName(int err) {

@@ -24,6 +24,7 @@ enum class Call : int {
   kPread,
   kOpen,
   kUserfaultfd,
+  kFallocate,
   kCount,
 };
 
@@ -67,6 +68,11 @@ int Open(const char* path, int flags);
 // userfaultfd(2) as a raw syscall (glibc's wrapper is recent); ENOSYS when
 // the kernel lacks it.
 int Userfaultfd(int flags);
+// fallocate(FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE) on [offset, offset +
+// len) of `fd`, retried on EINTR: frees those pages of the file (they read as
+// zero again, in every mapping) without changing its size. Injectable as
+// "fallocate".
+int PunchHole(int fd, off_t offset, off_t len);
 // Cleanup and recovery calls. Not injectable: they run after the operation
 // under test already failed or finished, nothing can report their failure,
 // and a fault fired here would only leak a descriptor or leave a hole
@@ -79,7 +85,7 @@ void UnmapForCleanup(void* addr, size_t len);
 // unmapped. Returns MAP_FAILED on failure like mmap.
 void* MapZeroForRecovery(void* addr, size_t len);
 // Like MapZeroForRecovery, but puts back a MAP_SHARED view of `fd` from offset
-// 0 (a raw slot's own memfd), so later truncation clears the range again.
+// 0 (a raw slot's own memfd), so a later hole punch clears the range again.
 void* MapSharedForRecovery(void* addr, size_t len, int fd);
 
 // errno value → its symbolic name ("EPERM"); "E<n>" when unknown.

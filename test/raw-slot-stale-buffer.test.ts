@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { runNativeChild } from './helpers/native-child.js';
 
-// Touching a page of the slot memfd past its size raises SIGBUS, which would
-// kill the process: these run in a child so a regression shows as a signal.
+// A stale view reaching a page that is gone (unmapped) or past a file's end
+// would kill the process (SIGSEGV, SIGBUS): these run in a child so a
+// regression shows as a signal.
 describe('raw slots: stale buffers are detached, never dangerous', () => {
   it('a view kept across grow, reset, reconfigure and destroy reads length 0 and does not crash', () => {
     const r = runNativeChild(`
@@ -16,7 +17,7 @@ describe('raw slots: stale buffers are detached, never dangerous', () => {
       view = new Uint8Array(slot.buffer());
       view[(1 << 19) - 1] = 7;
       slot.reset(0, 0, 1 << 16);
-      // The file is now 64 KiB: a stale view over 512 KiB would SIGBUS.
+      // The slot is now 64 KiB: a stale view over 512 KiB would reach past it.
       out.push(view.length, view[(1 << 19) - 1]);
       view = new Uint8Array(slot.buffer());
       slot.configure(null, 1 << 12);

@@ -81,7 +81,7 @@ describe.concurrent('SlotPool (raw slots)', () => {
   it.each([
     ['raw: mmap fails putting the slot file back under the old image', 'mmap'],
     ['raw: mmap fails mapping the new image', 'mmap'],
-    ['raw: ftruncate fails configuring the slot', 'ftruncate'],
+    ['raw: fallocate fails clearing the slot to configure it', 'fallocate'],
   ] as const)('%s: SYSCALL_FAILED, the slot is unknown, later tenants exact', async (name, syscall) => {
     const r = await scenario(name);
     expect(r.fired).toBe(1);
@@ -94,6 +94,7 @@ describe.concurrent('SlotPool (raw slots)', () => {
   it.each([
     ['raw: mmap fails reserving a new slot', 'mmap'],
     ['raw: memfd_create fails creating a new slot', 'memfd_create'],
+    ['raw: ftruncate fails creating a new slot', 'ftruncate'],
   ] as const)('%s: SYSCALL_FAILED, no slot is left half made, later tenants exact', async (name, syscall) => {
     const r = await scenario(name);
     expect(r.fired).toBe(1);
@@ -102,17 +103,17 @@ describe.concurrent('SlotPool (raw slots)', () => {
     expect(r.laterTenantsExact, r.detail).toBe(true);
   });
 
-  it('ftruncate fails growing: SYSCALL_FAILED, the lease keeps its size, later tenants exact', async () => {
-    const r = await scenario('raw: ftruncate fails growing');
-    expect(r.fired).toBe(1);
-    expect(r.error).toEqual(syscallFailed('ftruncate'));
+  it('grow makes no system call: with ftruncate and fallocate failing it succeeds, new pages zero, later tenants exact', async () => {
+    const r = await scenario('raw: grow with ftruncate and fallocate failing');
+    expect(r.fired).toBe(0);
+    expect(r.error).toBeNull();
     expect(r.byStateAfterFault.leased).toBe(1);
     expect(r.laterTenantsExact, r.detail).toBe(true);
   });
 
-  it.each(MODES)('reset %s: a failing madvise or ftruncate leaves the slot unknown, counted, and the next tenant exact', async (mode) => {
+  it.each(MODES)('reset %s: a failing madvise or fallocate leaves the slot unknown, counted, and the next tenant exact', async (mode) => {
     let fired = 0;
-    for (const name of ['raw: madvise fails in the reset', 'raw: ftruncate fails in the reset'] as const) {
+    for (const name of ['raw: madvise fails in the reset', 'raw: fallocate fails in the reset'] as const) {
       const r = await scenario(name, mode);
       expect(r.error, name).toBeNull();
       expect(r.byStateAfterFault.unknown, name).toBe(r.fired > 0 ? 1 : 0);
@@ -120,7 +121,7 @@ describe.concurrent('SlotPool (raw slots)', () => {
       expect(r.laterTenantsExact, `${name}: ${r.detail}`).toBe(true);
       fired += r.fired;
     }
-    // Every mode truncates the part past the image.
+    // Every mode punches out the part past the image.
     expect(fired).toBeGreaterThan(0);
   });
 });

@@ -6,7 +6,7 @@
  * a buffer kept across grow or release must read as detached (length 0); and
  * a released lease must refuse every use with LEASE_RELEASED.
  *
- * Faults (mmap, madvise, ftruncate, memfd_create) are injected around some
+ * Faults (mmap, madvise, ftruncate, fallocate, memfd_create) are injected around some
  * acquires and releases: the pool must then repair or replace the slot, never
  * hand out what a half-finished system call left behind.
  */
@@ -17,10 +17,11 @@ import type { PoolImage } from '../pool/pool-image.js';
 import type { RawSlotLease } from '../pool/raw-slot-lease.js';
 import { SlotPool } from '../pool/slot-pool.js';
 import { Prng } from './prng.js';
+import { randomRawEscapes, RawEscapeRun, type RawEscapeAction } from './raw-slot-escapes.js';
 import { replayCommand, type HostRun } from './run-isolation-case.js';
 import { thrownDescription } from './run-action.js';
 
-export type RawFaultSyscall = 'mmap' | 'madvise' | 'ftruncate' | 'memfd_create';
+export type RawFaultSyscall = 'mmap' | 'madvise' | 'ftruncate' | 'fallocate' | 'memfd_create';
 
 export interface RawFault {
   syscall: RawFaultSyscall;
@@ -43,6 +44,8 @@ export interface RawTenantScript {
   keepBuffer: boolean;
   faultOnAcquire: RawFault | null;
   faultOnRelease: RawFault | null;
+  /** Buffers handed to transfer, structuredClone, postMessage... before release (raw-slot-escapes.ts). */
+  escapes?: RawEscapeAction[];
 }
 
 export interface RawCase {
@@ -52,7 +55,7 @@ export interface RawCase {
   tenants: RawTenantScript[];
 }
 
-const SYSCALLS: readonly RawFaultSyscall[] = ['mmap', 'madvise', 'ftruncate', 'memfd_create'];
+const SYSCALLS: readonly RawFaultSyscall[] = ['mmap', 'madvise', 'ftruncate', 'fallocate', 'memfd_create'];
 
 export function generateRawCase(seed: number, options: { faults?: boolean } = {}): RawCase {
   const prng = new Prng(seed);
@@ -80,7 +83,9 @@ export function generateRawCase(seed: number, options: { faults?: boolean } = {}
       faultOnRelease: faults && prng.chance(0.12) ? { syscall: prng.pick(SYSCALLS), after: prng.int(0, 1) } : null,
     });
   }
-  return { seed, images, maxSlots: prng.int(1, 2), tenants };
+  const maxSlots = prng.int(1, 2);
+  randomRawEscapes(seed, tenants.length).forEach((escapes, t) => ((tenants[t] as RawTenantScript).escapes = escapes));
+  return { seed, images, maxSlots, tenants };
 }
 
 class RawFailure extends Error {
@@ -130,6 +135,10 @@ export function runRawCase(c: RawCase, mode: ResetMode): HostRun {
   let failure: HostRun['failure'] = null;
   let current: RawSlotLease | null = null;
   let images: PoolImage[] = [];
+  const escapes = new RawEscapeRun();
+  const failIf = (tenant: number, message: string | null): void => {
+    if (message !== null) throw new RawFailure(tenant, message);
+  };
   try {
     images = c.images.map((bytes) => pool.image(bytes));
     for (const [index, script] of c.tenants.entries()) {
@@ -154,6 +163,7 @@ export function runRawCase(c: RawCase, mode: ResetMode): HostRun {
       }
       current = lease;
       tenants++;
+      escapes.drop(index);
       for (const buffer of kept) {
         if (buffer.byteLength !== 0) throw new RawFailure(index, `a buffer kept from an earlier tenant still has ${buffer.byteLength} bytes; it must be detached`);
       }
@@ -170,6 +180,7 @@ export function runRawCase(c: RawCase, mode: ResetMode): HostRun {
         }
       };
       check('right after acquire');
+      failIf(index, escapes.check('right after acquire'));
       for (const action of script.actions) {
         if (action.kind === 'write') {
           const buffer = lease.buffer;
@@ -195,6 +206,10 @@ export function runRawCase(c: RawCase, mode: ResetMode): HostRun {
         }
       }
       check('after its actions');
+      failIf(index, escapes.check('after its actions'));
+      const quarantined = script.escapes?.length ? pool.stats().escapes.quarantined : 0;
+      const escaped = escapes.escape(index, script.escapes, () => lease.buffer, model.subarray(0, size));
+      failIf(index, escaped.failure);
       if (script.keepBuffer) kept.push(lease.buffer);
       const release = (): void => lease.release();
       try {
@@ -204,6 +219,13 @@ export function runRawCase(c: RawCase, mode: ResetMode): HostRun {
         throw new RawFailure(index, `release threw ${thrownDescription(e)}; a release must succeed even when the reset fails`);
       }
       current = null;
+      if (script.escapes?.length) {
+        const delta = pool.stats().escapes.quarantined - quarantined;
+        if (delta !== (escaped.detached ? 1 : 0)) {
+          throw new RawFailure(index, `release quarantined ${delta} slot(s); a buffer was ${escaped.detached ? '' : 'not '}moved out`);
+        }
+      }
+      failIf(index, escapes.afterRelease(index));
       expectReleased('lease.buffer', () => lease.buffer, index);
       expectReleased('lease.grow()', () => lease.grow(page), index);
       expectReleased('lease.release()', () => lease.release(), index);
@@ -211,6 +233,7 @@ export function runRawCase(c: RawCase, mode: ResetMode): HostRun {
         if (buffer.byteLength !== 0) throw new RawFailure(index, `a buffer kept past release has ${buffer.byteLength} bytes; release must detach it`);
       }
     }
+    failIf(c.tenants.length - 1, escapes.check('after the last tenant'));
     const stats = pool.stats();
     if (stats.leases.active !== 0) failure = failureOf(c.seed, target, null, `${stats.leases.active} raw lease(s) still active`);
     else if (!faultsInjected && stats.resetFailures > 0) failure = failureOf(c.seed, target, null, `${stats.resetFailures} raw slot reset(s) failed with no fault injected`);

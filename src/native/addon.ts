@@ -36,6 +36,14 @@ export interface NativeRawSlot {
   readonly imageLength: number;
   readonly address: bigint;
   readonly destroyed: boolean;
+  /**
+   * Buffers of this slot moved out by JS (transfer, a transfer list) whose
+   * last holder is still alive. While > 0 the slot is quarantined: reset and
+   * configure refuse, destroy leaves the range mapped until they are gone.
+   */
+  readonly escapedBuffers: number;
+  /** Escapes noticed over the slot's life. */
+  readonly escapes: number;
   configure(image: NativeImage | null, initialBytes: number): void;
   buffer(): ArrayBuffer;
   grow(newBytes: number): void;

@@ -8,11 +8,13 @@
  *
  * Invariant: `#slots[i]` exists for every index the allocator has handed out.
  * Invariant: a slot index is used by the allocator iff its RawSlot is leased.
+ * Invariant: `#quarantine` holds the native slots set aside because a buffer
+ *            escaped (see RawSlot); each leaves it once the addon unmapped it.
  */
 import { CowpoolError } from '../errors.js';
 import { parseRawSlotPoolConfig } from '../config/load-config.js';
 import type { RawSlotPoolConfig, RawSlotPoolConfigInput } from '../config/pool-config-schema.js';
-import { addon } from '../native/addon.js';
+import { addon, type NativeRawSlot } from '../native/addon.js';
 import { IndexAllocator } from '../policy/index-allocator.js';
 import { resetStatistics, type ResetSettings } from '../slots/memory-reset.js';
 import { RawSlot } from '../slots/raw-slot.js';
@@ -38,6 +40,12 @@ export interface SlotPoolStats {
   leases: { active: number; acquired: number; released: number; reclaimed: number };
   affinity: { hits: number; cold: number; evicted: number };
   resetFailures: number;
+  /**
+   * Slots whose buffer was moved out (ArrayBuffer#transfer, a transfer list)
+   * and still alive at release: `quarantined` since the pool started (each
+   * was replaced, never reset or reused), `held` still mapped for a holder.
+   */
+  escapes: { quarantined: number; held: number };
   exhausted: number;
   memory: MemoryCounters;
   reset: ReturnType<typeof resetStatistics>;
@@ -52,7 +60,8 @@ export class SlotPool {
   readonly #pageSize: number;
   #closed = false;
   readonly #registry = new FinalizationRegistry<RawSlot>((slot) => this.#reclaim(slot));
-  readonly #counters = { active: 0, acquired: 0, released: 0, reclaimed: 0, hits: 0, cold: 0, evicted: 0, resetFailures: 0, exhausted: 0, bytesRestored: 0 };
+  #quarantine: NativeRawSlot[] = [];
+  readonly #counters = { active: 0, acquired: 0, released: 0, reclaimed: 0, hits: 0, cold: 0, evicted: 0, resetFailures: 0, exhausted: 0, bytesRestored: 0, quarantined: 0 };
 
   constructor(config: RawSlotPoolConfigInput | RawSlotPoolConfig = {}) {
     this.config = parseRawSlotPoolConfig(config);
@@ -117,6 +126,7 @@ export class SlotPool {
       leases: { active: c.active, acquired: c.acquired, released: c.released, reclaimed: c.reclaimed },
       affinity: { hits: c.hits, cold: c.cold, evicted: c.evicted },
       resetFailures: c.resetFailures,
+      escapes: { quarantined: c.quarantined, held: this.#held() },
       exhausted: c.exhausted,
       memory: { bytesRestored: c.bytesRestored, residentPrivateBytes: residentPrivateBytesOf(this.#slots) },
       reset: resetStatistics(),
@@ -128,7 +138,7 @@ export class SlotPool {
     if (this.#closed) return;
     this.#closed = true;
     this.#waiters.rejectAll(new CowpoolError('POOL_CLOSED', 'the pool was closed while waiting for a slot'));
-    for (const slot of this.#slots) if (slot.state !== 'leased') slot.destroy();
+    for (const slot of this.#slots) if (slot.state !== 'leased') this.#setAside(slot.destroy());
   }
 
   get closed(): boolean {
@@ -210,9 +220,23 @@ export class SlotPool {
     const c = this.#counters;
     c.active -= 1;
     c.reclaimed += 1;
-    slot.destroy();
+    this.#setAside(slot.destroy());
     this.#allocator.free(slot.id, null);
     this.#waiters.notify();
+  }
+
+  /** A native slot left mapped for an escaped buffer: counted, watched until the addon unmaps it. */
+  #setAside(escaped: NativeRawSlot | null): void {
+    if (escaped === null) return;
+    this.#counters.quarantined += 1;
+    this.#quarantine.push(escaped);
+    this.#held();
+  }
+
+  /** Quarantined slots still mapped; drops the ones the addon has unmapped. */
+  #held(): number {
+    this.#quarantine = this.#quarantine.filter((s) => s.escapedBuffers > 0);
+    return this.#quarantine.length;
   }
 
   #giveBack(slot: RawSlot, key: string): void {
@@ -220,13 +244,14 @@ export class SlotPool {
     c.active -= 1;
     c.released += 1;
     try {
-      slot.release(this.#reset, `raw:${key}`);
-      c.bytesRestored += slot.lastResetCopied;
+      const escaped = slot.release(this.#reset, `raw:${key}`);
+      if (escaped === null) c.bytesRestored += slot.lastResetCopied;
+      this.#setAside(escaped);
     } catch {
       // `unknown`: the next acquire reconfigures it from scratch.
       c.resetFailures += 1;
     }
-    if (this.#closed) slot.destroy();
+    if (this.#closed) this.#setAside(slot.destroy());
     this.#allocator.free(slot.id, slot.state === 'clean' ? key : null);
     this.#waiters.notify();
   }

@@ -13,6 +13,10 @@
  * Invariant: `image` is the image mapped at base (null: none), as configured.
  * Invariant: every buffer handed out before a grow/reset/release is detached
  *            (the addon does it), so a stale view reads length 0.
+ * Invariant: a slot whose buffer escaped (moved out by transfer or a transfer
+ *            list, still alive) is never reset or reused: release() retires
+ *            it and hands its native slot to the caller, which keeps it until
+ *            the addon unmaps it after the last escaped holder is collected.
  */
 import { CowpoolError } from '../errors.js';
 import { addon, native, type NativeImage, type NativeRawSlot } from '../native/addon.js';
@@ -42,7 +46,7 @@ export class RawSlot {
     if (this.state === 'unknown' && this.native !== null) {
       // A failed system call can leave pages that configure and reset never
       // reach again (a failed image map is patched with anonymous zero pages,
-      // which truncating the slot file does not clear, so a later tenant's
+      // which punching holes in the slot file does not clear, so a later tenant's
       // writes there would survive into the next): the full reset of a raw
       // slot is a new reservation.
       this.destroy();
@@ -55,8 +59,8 @@ export class RawSlot {
     const slot = this.native;
     if (this.state !== 'clean' || this.image !== image || this.initialBytes !== initialBytes) {
       try {
-        // configure is the full reset: old image unmapped, file truncated to
-        // zero and regrown, new image mapped.
+        // configure is the full reset: old image unmapped, the whole slot
+        // file punched back to holes, new image mapped.
         this.resetState.remapped();
         native(() => slot.configure(image, initialBytes));
       } catch (e) {
@@ -71,12 +75,20 @@ export class RawSlot {
     return slot;
   }
 
-  /** Entry: leased. Exit: clean, or unknown when the reset failed (rethrows). */
-  release(settings: ResetSettings, moduleKey?: string): void {
+  /**
+   * Entry: leased. Exit: clean, or unknown when the reset failed (rethrows),
+   * or retired when a buffer escaped: then returns the native slot, which
+   * stays mapped until every escaped buffer is collected (quarantine).
+   */
+  release(settings: ResetSettings, moduleKey?: string): NativeRawSlot | null {
     if (this.state !== 'leased' || this.native === null) {
       throw new CowpoolError('SLOT_STATE', `raw slot ${this.id} is ${this.state}; only a leased slot can be released`);
     }
     const slot = this.native;
+    // Someone holds this tenant's pages through a buffer the slot cannot
+    // detach: resetting would show them the next tenant. The addon refuses
+    // too; the slot index gets a new reservation on its next use.
+    if (slot.escapedBuffers > 0) return this.destroy();
     this.state = 'dirty';
     try {
       this.lastResetCopied = resetRawSlot(slot, this.initialBytes, settings, {
@@ -88,13 +100,20 @@ export class RawSlot {
       throw e;
     }
     this.state = 'clean';
+    return null;
   }
 
-  /** Unmaps the range and closes the slot memfd. Any state; idempotent. */
-  destroy(): void {
-    this.native?.destroy();
+  /**
+   * Unmaps the range and closes the slot memfd. Any state; idempotent. When
+   * a buffer escaped and is still alive, the addon unmaps later (when it is
+   * collected) and the native slot is returned so its owner can count it.
+   */
+  destroy(): NativeRawSlot | null {
+    const slot = this.native;
+    slot?.destroy();
     this.native = null;
     this.image = null;
     this.state = 'retired';
+    return slot !== null && slot.escapedBuffers > 0 ? slot : null;
   }
 }

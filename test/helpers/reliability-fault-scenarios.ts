@@ -260,7 +260,7 @@ function rawAcquireFails(mode: string, syscall: string, after: number, cold: boo
   return out;
 }
 
-/** The reset of a raw slot fails (madvise of the image part, ftruncate of the rest). */
+/** The reset of a raw slot fails (madvise of the image part, fallocate punching out the rest). */
 function rawResetFails(mode: string, syscall: string, after: number): FaultReport {
   const f = rawFixture(mode);
   for (let i = 0; i < 3; i++) rawTenant(f, 'long');
@@ -275,15 +275,20 @@ function rawResetFails(mode: string, syscall: string, after: number): FaultRepor
   return out;
 }
 
-/** grow fails (ftruncate): GROW is refused with a typed error, the lease keeps its size and works, release is clean. */
-function rawGrowFails(mode: string): FaultReport {
+/**
+ * grow makes no system call (the slot file is already maxBytes long): with
+ * the calls that used to back it failing, it still succeeds, the new pages
+ * read zero and release is clean.
+ */
+function rawGrowWithFaults(mode: string): FaultReport {
   const f = rawFixture(mode);
   const lease = f.pool.acquire(f.short, { initialBytes: 3 * PAGE, maxBytes: 6 * PAGE });
   const fired0 = addon().injectedFaults();
-  const error = withFault('ftruncate', 0, 1, () => capture(() => lease.grow(PAGE)));
+  const error = withFault('ftruncate', 0, 1, () => withFault('fallocate', 0, 1, () => capture(() => lease.grow(PAGE))));
   const stateAfter = f.pool.stats().slots.byState;
   let detail = '';
-  if (lease.size !== 3 * PAGE || lease.buffer.byteLength !== 3 * PAGE) detail = `size after a failed grow: ${lease.size}`;
+  if (lease.size !== 4 * PAGE || lease.buffer.byteLength !== 4 * PAGE) detail = `size after grow: ${lease.size}`;
+  else if (new Uint8Array(lease.buffer, 3 * PAGE).some((b) => b !== 0)) detail = 'a grown page is not zero';
   new Uint8Array(lease.buffer).fill(0xcd);
   lease.release();
   detail ||= rawLaterTenants(f);
@@ -304,10 +309,11 @@ export const SCENARIOS = {
   'raw: mmap fails mapping the new image': (mode: string) => Promise.resolve(rawAcquireFails(mode, 'mmap', 1, false)),
   'raw: mmap fails reserving a new slot': (mode: string) => Promise.resolve(rawAcquireFails(mode, 'mmap', 0, true)),
   'raw: memfd_create fails creating a new slot': (mode: string) => Promise.resolve(rawAcquireFails(mode, 'memfd_create', 0, true)),
-  'raw: ftruncate fails configuring the slot': (mode: string) => Promise.resolve(rawAcquireFails(mode, 'ftruncate', 0, false)),
+  'raw: ftruncate fails creating a new slot': (mode: string) => Promise.resolve(rawAcquireFails(mode, 'ftruncate', 0, true)),
+  'raw: fallocate fails clearing the slot to configure it': (mode: string) => Promise.resolve(rawAcquireFails(mode, 'fallocate', 0, false)),
   'raw: madvise fails in the reset': (mode: string) => Promise.resolve(rawResetFails(mode, 'madvise', 0)),
-  'raw: ftruncate fails in the reset': (mode: string) => Promise.resolve(rawResetFails(mode, 'ftruncate', 0)),
-  'raw: ftruncate fails growing': (mode: string) => Promise.resolve(rawGrowFails(mode)),
+  'raw: fallocate fails in the reset': (mode: string) => Promise.resolve(rawResetFails(mode, 'fallocate', 0)),
+  'raw: grow with ftruncate and fallocate failing': (mode: string) => Promise.resolve(rawGrowWithFaults(mode)),
 } as const;
 
 export type ScenarioName = keyof typeof SCENARIOS;

@@ -19,10 +19,10 @@ export interface ChildResult {
   stderr: string;
 }
 
-export function runChild(script: string, env: Record<string, string>): ChildResult {
+export function runChild(script: string, env: Record<string, string>, nodeArgs: readonly string[] = []): ChildResult {
   const r = spawnSync(
     process.execPath,
-    ['--import', register, '--input-type=module', '-e', `const SRC = ${JSON.stringify(src)};\n${script}`],
+    [...nodeArgs, '--import', register, '--input-type=module', '-e', `const SRC = ${JSON.stringify(src)};\n${script}`],
     { env: { ...process.env, COWPOOL_NATIVE_PATH: addonPath, ...env }, encoding: 'utf8', timeout: 120_000 },
   );
   return { status: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
