@@ -231,7 +231,8 @@ function notBuilt(build: NativeBuild, looked: string[]): CowpoolError {
   const how =
     build === 'test'
       ? 'the test build is made by `npm test` (or `npx cmake-js build --target cowpool_test`)'
-      : 'run `npm install` or `npm run build` in the package directory';
+      : 'build it from source with `node scripts/install.mjs` in the package directory (needs cmake and a C++17 compiler; ' +
+        '`npm install` runs it unless install scripts are disabled), or `npm run build` in a checkout';
   return new CowpoolError('NATIVE_UNAVAILABLE', `the cowpool ${build} addon is not built (looked in ${looked.join(', ')}); ${how}`);
 }
 
