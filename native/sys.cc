@@ -98,8 +98,9 @@ void ArmFaultFromEnvironment() {
   // arm the fault (twice the failures asked for) nor see it half set up.
   static std::once_flag once;
   std::call_once(once, [] {
-    // safe: getenv's result is read before anything in this process could
-    // change the environment from this library, and copied by sscanf below.
+    // safe: the string is parsed (copied by sscanf) at once and not kept.
+    // A setenv on another thread could free it meanwhile; only the test
+    // build reads it, and the tests set the variable before the process starts.
     const char* spec = std::getenv("COWPOOL_FAULT_INJECT");
     if (spec == nullptr || *spec == '\0') return;
     char name[32] = {0};
