@@ -9,5 +9,9 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     reporters: ['default'],
+    // The suite runs against the test build of the addon (cowpool_test.node,
+    // with the fault-injection hooks; `npm test` builds it). Child processes
+    // the tests start inherit this.
+    env: { COWPOOL_NATIVE_BUILD: 'test' },
   },
 });

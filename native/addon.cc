@@ -38,8 +38,10 @@ Napi::Object Support(Napi::Env env) {
   return out;
 }
 
+#ifdef COWPOOL_TEST_HOOKS
 // injectFault(syscall, skip, count, errnoName): make the next `count` calls of
 // `syscall` (after `skip` successful ones) fail. injectFault(null) disarms all.
+// Test build only (cowpool_test.node).
 Napi::Value InjectFault(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() == 0 || info[0].IsNull() || info[0].IsUndefined()) {
@@ -67,6 +69,11 @@ Napi::Value InjectFault(const Napi::CallbackInfo& info) {
   sys::ArmFault(call, skip, count, err);
   return env.Undefined();
 }
+
+Napi::Value InjectedFaults(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), static_cast<double>(sys::InjectedFaultCount()));
+}
+#endif
 
 Napi::Object FeatureObject(Napi::Env env, const FeatureStatus& status) {
   Napi::Object out = Napi::Object::New(env);
@@ -131,40 +138,14 @@ Napi::Object ScanConstants(Napi::Env env) {
   return out;
 }
 
-Napi::Value InjectedFaults(const Napi::CallbackInfo& info) {
-  return Napi::Number::New(info.Env(), static_cast<double>(sys::InjectedFaultCount()));
-}
-
 Napi::Value LiveImages(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), static_cast<double>(LiveImageCount()));
 }
 
-// Reads COWPOOL_FAULT_INJECT="syscall:skip:count:ERRNO" once per process so a
-// child process can start with a fault armed (tests of crash safety).
-void ArmFromEnvironment() {
-  static bool done = false;
-  if (done) return;
-  done = true;
-  const char* spec = std::getenv("COWPOOL_FAULT_INJECT");
-  if (spec == nullptr || *spec == '\0') return;
-  char name[32] = {0};
-  unsigned skip = 0, count = 1;
-  char errname[32] = "ENOMEM";
-  if (std::sscanf(spec, "%31[a-z_]:%u:%u:%31[A-Z0-9]", name, &skip, &count, errname) < 1) return;
-  sys::Call call = sys::CallFromName(name);
-  if (call == sys::Call::kCount) return;
-  int err = ENOMEM;
-  for (int e = 1; e < 134; ++e) {
-    if (std::strcmp(errname, sys::ErrnoName(e)) == 0) {
-      err = e;
-      break;
-    }
-  }
-  sys::ArmFault(call, skip, count, err);
-}
-
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
-  ArmFromEnvironment();
+#ifdef COWPOOL_TEST_HOOKS
+  sys::ArmFaultFromEnvironment();
+#endif
   exports.Set("Image", Image::Init(env));
   exports.Set("RawSlot", RawSlot::Init(env));
   InitMemoryBinding(env, exports);
@@ -176,8 +157,13 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("scanConstants", ScanConstants(env));
   exports.Set("pageSize", Napi::Number::New(env, static_cast<double>(sys::PageSize())));
   exports.Set("support", Support(env));
+#ifdef COWPOOL_TEST_HOOKS
+  exports.Set("build", Napi::String::New(env, "test"));
   exports.Set("injectFault", Napi::Function::New<InjectFault>(env, "injectFault"));
   exports.Set("injectedFaults", Napi::Function::New<InjectedFaults>(env, "injectedFaults"));
+#else
+  exports.Set("build", Napi::String::New(env, "production"));
+#endif
   exports.Set("liveImages", Napi::Function::New<LiveImages>(env, "liveImages"));
   return exports;
 }

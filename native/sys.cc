@@ -3,7 +3,9 @@
 #include <atomic>
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <mutex>
 #include <fcntl.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -19,6 +21,7 @@ const char* const kCallNames[] = {"mmap",     "munmap", "madvise", "ftruncate", 
 static_assert(sizeof(kCallNames) / sizeof(kCallNames[0]) == static_cast<size_t>(Call::kCount),
               "one name per Call");
 
+#ifdef COWPOOL_TEST_HOOKS
 struct FaultSlot {
   // Number of calls still to let through before failing; only meaningful while armed.
   std::atomic<uint32_t> skip{0};
@@ -54,6 +57,10 @@ bool ShouldFail(Call call) {
   }
   return false;
 }
+#else
+// The production build injects nothing; the compiler drops every check.
+constexpr bool ShouldFail(Call) { return false; }
+#endif
 
 }  // namespace
 
@@ -69,6 +76,7 @@ Call CallFromName(const char* name) {
   return Call::kCount;
 }
 
+#ifdef COWPOOL_TEST_HOOKS
 void ArmFault(Call call, uint32_t skip, uint32_t count, int err) {
   FaultSlot& slot = g_faults[static_cast<int>(call)];
   slot.remaining.store(0, std::memory_order_release);
@@ -85,8 +93,40 @@ void DisarmAllFaults() {
 
 uint64_t InjectedFaultCount() { return g_injected.load(std::memory_order_relaxed); }
 
+void ArmFaultFromEnvironment() {
+  // call_once: worker threads that load the addon together must neither both
+  // arm the fault (twice the failures asked for) nor see it half set up.
+  static std::once_flag once;
+  std::call_once(once, [] {
+    // safe: the string is parsed (copied by sscanf) at once and not kept.
+    // A setenv on another thread could free it meanwhile; only the test
+    // build reads it, and the tests set the variable before the process starts.
+    const char* spec = std::getenv("COWPOOL_FAULT_INJECT");
+    if (spec == nullptr || *spec == '\0') return;
+    char name[32] = {0};
+    unsigned skip = 0, count = 1;
+    char errname[32] = "ENOMEM";
+    // safe: the field widths (31) leave room for the terminator in 32-byte buffers.
+    if (std::sscanf(spec, "%31[a-z_]:%u:%u:%31[A-Z0-9]", name, &skip, &count, errname) < 1) return;
+    Call call = CallFromName(name);
+    if (call == Call::kCount) return;
+    int err = ENOMEM;
+    for (int e = 1; e < 134; ++e) {
+      if (std::strcmp(errname, ErrnoName(e)) == 0) {
+        err = e;
+        break;
+      }
+    }
+    ArmFault(call, skip, count, err);
+  });
+}
+
 NoFaultInjection::NoFaultInjection() { ++g_suppressed; }
 NoFaultInjection::~NoFaultInjection() { --g_suppressed; }
+#else
+NoFaultInjection::NoFaultInjection() = default;
+NoFaultInjection::~NoFaultInjection() = default;
+#endif
 
 void* Mmap(void* addr, size_t len, int prot, int flags, int fd, off_t offset) {
   if (ShouldFail(Call::kMmap)) return MAP_FAILED;

@@ -1,6 +1,7 @@
 // Syscall wrappers. Every system call the addon makes goes through here so
-// that (1) a test can make any of them fail on demand (fault injection) and
-// (2) the errno of a failure can be turned into a JS error in one place.
+// that (1) a test can make any of them fail on demand (fault injection, in the
+// test build only: compiled with COWPOOL_TEST_HOOKS) and (2) the errno of a
+// failure can be turned into a JS error in one place.
 //
 // The wrappers add no safety of their own: each call site says why its
 // arguments are valid.
@@ -32,19 +33,27 @@ const char* CallName(Call call);
 // Returns the Call named `name` ("mmap", "madvise", ...) or kCount if none.
 Call CallFromName(const char* name);
 
-// Fault injection: after `skip` further successful calls of `call`, the next
-// `count` calls fail with `err` without reaching the kernel. Process-wide
-// (all worker threads), lock-free on the hot path: one relaxed atomic load
-// per call when nothing is armed.
+#ifdef COWPOOL_TEST_HOOKS
+// Fault injection (test build only): after `skip` further successful calls of
+// `call`, the next `count` calls fail with `err` without reaching the kernel.
+// Process-wide (all worker threads), lock-free on the hot path: one relaxed
+// atomic load per call when nothing is armed.
 void ArmFault(Call call, uint32_t skip, uint32_t count, int err);
 void DisarmAllFaults();
 // How many injected failures have fired since start (for tests).
 uint64_t InjectedFaultCount();
+// Arms the fault COWPOOL_FAULT_INJECT="syscall:skip:count:ERRNO" names, once
+// per process however many threads load the addon at the same time, so a
+// child process can start with a fault armed (tests of crash safety).
+void ArmFaultFromEnvironment();
+#endif
 
 // While one is alive, calls on this thread are never failed on purpose (and
 // do not count against an armed fault's `skip`). For measurements that run
 // inside an operation but are not part of it (reset calibration): a fault
-// aimed at the operation must reach the operation.
+// aimed at the operation must reach the operation. Declared the same in both
+// builds (so sources that use it compile once for both); a no-op in the
+// production build, which injects nothing.
 class NoFaultInjection {
  public:
   NoFaultInjection();

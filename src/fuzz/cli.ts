@@ -8,6 +8,7 @@ import { randomInt } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
 import { CowpoolError, isCowpoolError } from '../errors.js';
 import { flagHelp, parseArgs, type FlagSpec } from '../cli/cli-args.js';
+import { hasTestHooks } from '../native/addon.js';
 import { runCampaign, type CampaignSummary } from './isolation-campaign.js';
 import { MAX_SEED } from './prng.js';
 
@@ -76,6 +77,15 @@ function summaryText(s: CampaignSummary): string {
   return `${lines.join('\n')}\n`;
 }
 
+/** True when the addon loads and is the production build (no fault injection). */
+function productionAddon(): boolean {
+  try {
+    return !hasTestHooks();
+  } catch {
+    return false; // no addon at all: the campaign lists the targets it could not run
+  }
+}
+
 export async function main(argv: readonly string[], io: FuzzIo = processIo): Promise<number> {
   let summary: CampaignSummary;
   try {
@@ -92,6 +102,12 @@ export async function main(argv: readonly string[], io: FuzzIo = processIo): Pro
     if ((globalThis as { gc?: unknown }).gc === undefined) {
       io.stderr('fuzz: running without --expose-gc; long runs may hold many pooled memories until V8 collects them\n');
     }
+    let faults = !flags.has('no-faults');
+    if (faults && productionAddon()) {
+      // Injecting failures needs the test build of the addon; users have the production one.
+      io.stderr('fuzz: no system call faults: the production addon has no fault injection (COWPOOL_NATIVE_BUILD=test loads the test build `npm test` makes)\n');
+      faults = false;
+    }
     io.stderr(`fuzz: first seed ${seed}${seconds === undefined ? '' : `, ${seconds} s`}${cases === undefined ? '' : `, ${cases} case(s)`}\n`);
     let lastReport = Date.now();
     summary = await runCampaign({
@@ -99,7 +115,7 @@ export async function main(argv: readonly string[], io: FuzzIo = processIo): Pro
       ...(cases === undefined ? {} : { cases }),
       ...(seconds === undefined ? {} : { seconds }),
       targets: flags.get('target') ?? [],
-      faults: !flags.has('no-faults'),
+      faults,
       maxFailures,
       onProgress: (p) => {
         if (Date.now() - lastReport < 1000) return;

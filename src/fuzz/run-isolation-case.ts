@@ -36,7 +36,9 @@ export interface HostRun {
 }
 
 export function replayCommand(seed: number, target: string): string {
-  return `npm run fuzz -- --seed ${seed} --cases 1 --target ${target}`;
+  // Faults change the generated case, and only the test build of the addon injects them.
+  const build = process.env.COWPOOL_NATIVE_BUILD === 'test' ? 'COWPOOL_NATIVE_BUILD=test ' : '';
+  return `${build}npm run fuzz -- --seed ${seed} --cases 1 --target ${target}`;
 }
 
 interface Live {

@@ -201,28 +201,66 @@ export interface NativeAddon {
   };
   readonly pageSize: number;
   readonly support: { memfd: boolean; memfdError: string | null };
-  /** Test hook: fail the next `count` calls of `syscall` after `skip` good ones. `injectFault(null)` disarms. */
+  /** Which addon this is: `test` carries the fault-injection hooks below. */
+  readonly build: NativeBuild;
+  /**
+   * Test hook, test build only (absent from the production addon): fail the
+   * next `count` calls of `syscall` after `skip` good ones. `injectFault(null)` disarms.
+   */
   injectFault(syscall: string | null, skip?: number, count?: number, errno?: string): void;
+  /** Test hook, test build only: injected failures fired so far. */
   injectedFaults(): number;
   liveImages(): number;
 }
 
+/**
+ * The two addons built from native/: `production` (cowpool.node, what users
+ * and the CLI load) and `test` (cowpool_test.node: adds injectFault,
+ * injectedFaults and COWPOOL_FAULT_INJECT). COWPOOL_NATIVE_BUILD=test selects
+ * the test build; the suite sets it for every test (vitest.config.ts).
+ */
+export type NativeBuild = 'production' | 'test';
+
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
-function candidatePaths(): string[] {
+function requestedBuild(): NativeBuild {
+  const value = process.env.COWPOOL_NATIVE_BUILD;
+  if (value === undefined || value === '' || value === 'production') return 'production';
+  if (value === 'test') return 'test';
+  throw new CowpoolError('INVALID_ARGUMENT', `COWPOOL_NATIVE_BUILD must be "production" or "test" (got ${JSON.stringify(value)}); unset it to load the production addon`);
+}
+
+/**
+ * Where to look, first match that loads wins. COWPOOL_NATIVE_PATH, when set, is
+ * the only place. Otherwise the production build prefers the binary shipped in
+ * the package (prebuilds/<platform>-<arch>/), then one built from source; the
+ * test build is only ever built from source.
+ */
+function candidatePaths(build: NativeBuild): string[] {
   const fromEnv = process.env.COWPOOL_NATIVE_PATH;
+  if (fromEnv) return [fromEnv];
+  const file = build === 'test' ? 'cowpool_test.node' : 'cowpool.node';
   return [
-    ...(fromEnv ? [fromEnv] : []),
-    join(root, 'build', 'Release', 'cowpool.node'),
-    join(root, 'build', 'Debug', 'cowpool.node'),
+    ...(build === 'production' ? [join(root, 'prebuilds', `${process.platform}-${process.arch}`, file)] : []),
+    join(root, 'build', 'Release', file),
+    join(root, 'build', 'Debug', file),
   ];
+}
+
+function notBuilt(build: NativeBuild, looked: string[]): CowpoolError {
+  const how =
+    build === 'test'
+      ? 'the test build is made by `npm test` (or `npx cmake-js build --target cowpool_test`)'
+      : 'build it from source with `node scripts/install.mjs` in the package directory (needs cmake and a C++17 compiler; ' +
+        '`npm install` runs it unless install scripts are disabled), or `npm run build` in a checkout';
+  return new CowpoolError('NATIVE_UNAVAILABLE', `the cowpool ${build} addon is not built (looked in ${looked.join(', ')}); ${how}`);
 }
 
 let loaded: NativeAddon | undefined;
 
 /**
  * The addon, loaded once per thread. Throws UNSUPPORTED_PLATFORM off Linux or
- * without memfd, NATIVE_UNAVAILABLE when it was not built.
+ * without memfd, NATIVE_UNAVAILABLE when it was not built or does not load.
  */
 export function addon(): NativeAddon {
   if (loaded !== undefined) return loaded;
@@ -233,18 +271,33 @@ export function addon(): NativeAddon {
         'Use plain WebAssembly.instantiate on this platform.',
     );
   }
-  const path = candidatePaths().find((p) => existsSync(p));
-  if (path === undefined) {
+  const build = requestedBuild();
+  const candidates = candidatePaths(build);
+  const present = candidates.filter((p) => existsSync(p));
+  if (present.length === 0) throw notBuilt(build, candidates);
+  let mod: NativeAddon | undefined;
+  const failures: string[] = [];
+  let lastCause: unknown;
+  // A shipped binary that does not load here (an older C library, say) is
+  // skipped for one the install script built from source.
+  for (const path of present) {
+    try {
+      mod = createRequire(import.meta.url)(path) as NativeAddon;
+      break;
+    } catch (cause) {
+      failures.push(`${path}: ${(cause as Error).message}`);
+      lastCause = cause;
+    }
+  }
+  if (mod === undefined) {
     throw new CowpoolError(
       'NATIVE_UNAVAILABLE',
-      `the cowpool addon is not built (looked in ${candidatePaths().join(', ')}); run \`npm install\` or \`npm run build\` in the package directory`,
+      `the cowpool addon failed to load (${failures.join('; ')}); rebuild it with \`npm run build\``,
+      { cause: lastCause },
     );
   }
-  let mod: NativeAddon;
-  try {
-    mod = createRequire(import.meta.url)(path) as NativeAddon;
-  } catch (cause) {
-    throw new CowpoolError('NATIVE_UNAVAILABLE', `the cowpool addon at ${path} failed to load: ${(cause as Error).message}; rebuild it with \`npm run build\``, { cause });
+  if (build === 'test' && typeof mod.injectFault !== 'function') {
+    throw new CowpoolError('NATIVE_UNAVAILABLE', `COWPOOL_NATIVE_BUILD=test, but the addon loaded is the ${mod.build ?? 'production'} build (no test hooks); rebuild it with \`npm test\``);
   }
   if (!mod.support.memfd) {
     throw new CowpoolError(
@@ -255,6 +308,11 @@ export function addon(): NativeAddon {
   }
   loaded = mod;
   return mod;
+}
+
+/** Whether the loaded addon is the test build (injectFault and friends exist). */
+export function hasTestHooks(): boolean {
+  return typeof addon().injectFault === 'function';
 }
 
 /** Runs a native call and turns what it throws into a CowpoolError. */

@@ -7,7 +7,8 @@ import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-export const ADDON_PATH = fileURLToPath(new URL('../../build/Release/cowpool.node', import.meta.url));
+// The suite runs against the test build (vitest.config.ts sets COWPOOL_NATIVE_BUILD=test).
+export const ADDON_PATH = fileURLToPath(new URL('../../build/Release/cowpool_test.node', import.meta.url));
 
 export interface ChildResult {
   status: number | null;

@@ -10,7 +10,8 @@ import { fileURLToPath } from 'node:url';
 
 const register = fileURLToPath(new URL('../helpers/reliability-ts-register.mjs', import.meta.url));
 const src = new URL('../../src/', import.meta.url).href;
-const addonPath = fileURLToPath(new URL('../../build/Release/cowpool.node', import.meta.url));
+// The suite runs against the test build (vitest.config.ts sets COWPOOL_NATIVE_BUILD=test).
+const addonPath = fileURLToPath(new URL('../../build/Release/cowpool_test.node', import.meta.url));
 
 export interface ChildResult {
   status: number | null;
