@@ -4,17 +4,18 @@
  * all get the same numbers (a second measurement would differ: they are
  * times), and a policy created after prepare() prices with them.
  */
-import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import { createPool } from '../src/pool/instance-pool.js';
 import { addon } from '../src/native/addon.js';
 import { autoPolicyFor, resetV8Memory, startResetCalibration } from '../src/slots/memory-reset.js';
 import { MappedMemory, patternBytes } from './support/reset-harness.js';
+import { ADDON_PATH } from './helpers/native-child.js';
 
 /** The measurement as another thread of this process sees it. */
 function calibrationOnAnotherThread(): Promise<unknown> {
-  const addonPath = join(import.meta.dirname, '..', 'build', 'Release', 'cowpool.node');
+  // The same addon file as this thread's (the test build): another file would be another library with its own calibration.
+  const addonPath = ADDON_PATH;
   const worker = new Worker(
     `const { parentPort, workerData } = require('node:worker_threads');
      parentPort.postMessage(require(workerData).calibrateReset());`,
