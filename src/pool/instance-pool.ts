@@ -19,6 +19,9 @@
  * Invariant: every pooled reservation not yet used or cancelled, and every
  *            lease not yet released, is registered in `#registry`, so a slot
  *            whose holder is garbage-collected is retired, never leaked or reused.
+ * Invariant: every instance is linked through guardImports with its own
+ *            InstanceCalls (`#kept[i].calls` for reuse), so no slot is given
+ *            back while its instance runs (see instance-calls.ts).
  */
 import { CowpoolError } from '../errors.js';
 import { parseConfig } from '../config/load-config.js';
@@ -28,6 +31,7 @@ import { resetModuleStatistics, resetStatistics, type ResetModeCounters } from '
 import { SLOT_STATES, type SlotState } from '../slots/slot-state.js';
 import { V8Slot } from '../slots/v8-slot.js';
 import { residentPrivateBytesOf, type MemoryCounters } from './memory-counters.js';
+import { guardImports, InstanceCalls } from './instance-calls.js';
 import { Lease, type LeaseBacking } from './lease.js';
 import { prepareModule, PreparedModule, type PoolFallbackReason, type PrepareOptions } from './prepared-module.js';
 import { InstanceSnapshot } from './reuse-snapshot.js';
@@ -97,6 +101,8 @@ interface KeptInstance {
   snapshot: InstanceSnapshot;
   /** The import values it was linked with (see linkedValues). */
   linked: unknown[];
+  /** Its calls in flight, shared by each lease it serves. */
+  calls: InstanceCalls;
 }
 
 /**
@@ -237,7 +243,9 @@ export class InstancePool {
   /**
    * Stops serving: waiters fail with POOL_CLOSED, idle memories are dropped,
    * images released. Leases still out stay usable until released; their slots
-   * are then dropped instead of reused.
+   * are then dropped instead of reused. Allowed from inside a call (an
+   * import): it gives back no leased slot, so the running instance keeps its
+   * memory until its lease is released after the call.
    */
   close(): void {
     if (this.#closed) return;
@@ -319,8 +327,10 @@ export class InstancePool {
         if (done) throw new CowpoolError('INVALID_ARGUMENT', 'reservation.instantiate(): this reservation was already used or cancelled; take a new one with pool.reserve(prepared)');
         done = true;
         this.#assertOpen('reservation.instantiate()');
-        const instance = new WebAssembly.Instance(prepared.module, imports);
-        return this.#lease(prepared, instance, plainMemory(prepared, instance, imports), null);
+        // Guarded like a pooled one, so release() from inside a call fails the same way under every strategy.
+        const calls = new InstanceCalls();
+        const instance = new WebAssembly.Instance(prepared.module, guardImports(prepared, imports, calls, null));
+        return this.#lease(prepared, instance, plainMemory(prepared, instance, imports), null, calls);
       },
       cancel: () => {
         done = true;
@@ -356,36 +366,36 @@ export class InstancePool {
   /** Instantiates in an acquired slot; on failure the slot goes back to the pool. */
   #leaseInSlot(prepared: PreparedModule, slot: V8Slot, imports: Imports): Lease {
     const memory = slot.memory as WebAssembly.Memory;
-    let instance: WebAssembly.Instance;
+    let linked: { instance: WebAssembly.Instance; calls: InstanceCalls };
     try {
       this.#assertOpen('instantiate()');
-      instance = this.#instanceIn(prepared, slot, memory, imports);
+      linked = this.#instanceIn(prepared, slot, memory, imports);
     } catch (e) {
+      // Nothing of the instance runs any more (a start function that threw has unwound).
       this.#giveBack(slot, prepared);
       throw e;
     }
-    return this.#lease(prepared, instance, memory, slot);
+    return this.#lease(prepared, linked.instance, memory, slot, linked.calls);
   }
 
-  #instanceIn(prepared: PreparedModule, slot: V8Slot, memory: WebAssembly.Memory, imports: Imports): WebAssembly.Instance {
+  #instanceIn(prepared: PreparedModule, slot: V8Slot, memory: WebAssembly.Memory, imports: Imports): { instance: WebAssembly.Instance; calls: InstanceCalls } {
     const linked = prepared.strategy === 'reuse' ? linkedValues(prepared, imports) : [];
     if (prepared.strategy === 'reuse') {
       const kept = this.#kept.get(slot.id);
-      if (kept !== undefined && kept.memory === memory && sameValues(kept.linked, linked)) return kept.instance;
+      if (kept !== undefined && kept.memory === memory && sameValues(kept.linked, linked)) return kept;
       // Other host functions (the kept instance would call the previous
       // tenant's), or the slot's memory was replaced.
       this.#kept.delete(slot.id);
     }
-    const target = prepared.memoryImport!;
-    const withMemory: Imports = { ...imports, [target.module]: { ...imports[target.module], [target.name]: memory } };
-    const instance = new WebAssembly.Instance(prepared.module, withMemory);
+    const calls = new InstanceCalls();
+    const instance = new WebAssembly.Instance(prepared.module, guardImports(prepared, imports, calls, memory));
     if (prepared.strategy === 'reuse') {
-      this.#kept.set(slot.id, { prepared, instance, memory, snapshot: InstanceSnapshot.take(instance, prepared.layout.internals), linked });
+      this.#kept.set(slot.id, { prepared, instance, memory, snapshot: InstanceSnapshot.take(instance, prepared.layout.internals), linked, calls });
     }
-    return instance;
+    return { instance, calls };
   }
 
-  #lease(prepared: PreparedModule, instance: WebAssembly.Instance, memory: WebAssembly.Memory | null, slot: V8Slot | null): Lease {
+  #lease(prepared: PreparedModule, instance: WebAssembly.Instance, memory: WebAssembly.Memory | null, slot: V8Slot | null, calls: InstanceCalls): Lease {
     const c = this.#counters;
     c.acquired += 1;
     c.active += 1;
@@ -393,6 +403,7 @@ export class InstancePool {
     const backing: LeaseBacking = {
       instance,
       memory,
+      calls,
       giveBack: () => {
         this.#registry.unregister(token);
         c.active -= 1;
@@ -435,7 +446,13 @@ export class InstancePool {
     this.#waiters.notify();
   }
 
-  /** A lease or reservation was garbage-collected unreleased: drop its memory (never reuse it). */
+  /**
+   * A lease or reservation was garbage-collected unreleased: drop its memory
+   * (never reuse it). Finalizers run between tasks, never inside a
+   * synchronous call; and since the memory is retired rather than reset,
+   * even an instance still running (a nested event loop) writes only into a
+   * memory no other tenant gets.
+   */
   #reclaim(token: ReclaimToken): void {
     const c = this.#counters;
     if (token.slot < 0) {
