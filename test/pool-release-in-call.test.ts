@@ -380,3 +380,30 @@ describe('other pool operations from inside a call', () => {
     }
   });
 });
+
+describe('JSPI', () => {
+  it('a WebAssembly.Suspending import is refused (SUSPENDING_IMPORT) under every strategy, and no slot stays taken', async () => {
+    const wasm = WebAssembly as unknown as { Suspending?: new (fn: () => unknown) => object };
+    const native = wasm.Suspending;
+    // Node 24+ has JSPI; on older engines a stand-in class takes its name for the test.
+    if (native === undefined) wasm.Suspending = class Suspending {};
+    try {
+      const Suspending = wasm.Suspending!;
+      for (const strategy of STRATEGIES) {
+        const { pool, prepared } = await setup({ strategy, limits: { maxSlots: 1 } });
+        try {
+          expect(() => pool.instantiate(prepared, { h: { cb: new Suspending(async () => undefined) } })).toThrow(
+            expect.objectContaining({ code: 'SUSPENDING_IMPORT' }),
+          );
+          expect(pool.stats().leases.active).toBe(0);
+          // The slot went back: the pool still serves.
+          pool.instantiate(prepared, { h: { cb: () => undefined } }).release();
+        } finally {
+          pool.close();
+        }
+      }
+    } finally {
+      if (native === undefined) delete wasm.Suspending;
+    }
+  });
+});

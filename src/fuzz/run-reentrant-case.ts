@@ -178,8 +178,14 @@ export async function runReentrantCase(c: ReentrantCase, main: IsolationCase, ta
   let prepared: PreparedModule[] = [];
   let preparedR: PreparedModule;
 
-  /** A tenant of module `module` (-1: R) and its plain V8 twin, compared at once; null when the pool may rightly refuse. */
-  function instantiate(module: number, inside: boolean): Held | null {
+  /**
+   * A tenant of module `module` (-1: R) and its plain V8 twin, compared at
+   * once; null when the pool may rightly refuse. `reuse` does not rewind
+   * what a start function wrote (SECURITY.md), so under it a module with one
+   * is replaced by R.
+   */
+  function instantiate(requested: number, inside: boolean): Held | null {
+    const module = target.strategy === 'reuse' && requested >= 0 && main.shapes[requested]?.start !== null ? -1 : requested;
     const shape = module < 0 ? c.shape : (main.shapes[module] as ModuleShape);
     const what = `${inside ? 'a tenant instantiated inside the run' : 'tenant'} of module ${module < 0 ? 'R' : module}`;
     let lease: Lease | null = null;

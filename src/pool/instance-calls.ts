@@ -47,8 +47,10 @@ function guarded(fn: (...args: unknown[]) => unknown, calls: InstanceCalls): (..
   };
 }
 
-/** JSPI's import marker, where the engine has one (Node 24+). */
-const Suspending = (WebAssembly as unknown as { Suspending?: abstract new (...args: never[]) => object }).Suspending;
+/** JSPI's import marker, where the engine has one (Node 24+); read when needed, only for imports that are not functions. */
+function suspendingClass(): (abstract new (...args: never[]) => object) | undefined {
+  return (WebAssembly as unknown as { Suspending?: abstract new (...args: never[]) => object }).Suspending;
+}
 
 /**
  * The imports an instance of `prepared` is linked with: every import the
@@ -79,12 +81,13 @@ export function guardImports(prepared: PreparedModule, imports: WebAssembly.Impo
     if (entry.kind === 'function' && typeof value === 'function') {
       into[entry.name] = guarded(value as (...args: unknown[]) => unknown, calls);
     } else {
+      const Suspending = typeof value === 'object' && value !== null ? suspendingClass() : undefined;
       if (Suspending !== undefined && value instanceof Suspending) {
         throw new CowpoolError(
           'SUSPENDING_IMPORT',
           `import ${JSON.stringify(entry.module)}.${JSON.stringify(entry.name)} of ${prepared.name} is a WebAssembly.Suspending (JSPI): ` +
-            'a pooled instance cannot suspend, since its slot could be given back while it is suspended; pass a synchronous function, ' +
-            'or run the module outside the pool',
+            'an instance served by the pool must not suspend, since its slot could be given back while it is suspended; ' +
+            'pass a synchronous function, or run the module outside the pool',
         );
       }
       into[entry.name] = value;
