@@ -12,8 +12,10 @@
  *
  * Invariant: `depth` counts the wrapped calls (imports, exports-view calls)
  *            of this instance entered and not yet left, thrown out of or not.
- * Invariant: one InstanceCalls per instance, shared by every lease of it
- *            (a `reuse` instance serves many leases, one after another).
+ * Invariant: one InstanceCalls per pooled slot memory, shared by every
+ *            instance made on it and every lease of them, one after another
+ *            (a tenant can only release once the count is back to 0); a
+ *            plain instance has its own.
  */
 import { CowpoolError } from '../errors.js';
 import type { PreparedModule } from './prepared-module.js';
@@ -33,18 +35,89 @@ export class InstanceCalls {
   }
 }
 
-/** `fn` wrapped so that `calls.depth` counts the calls in flight; a throw still decrements. */
-function guarded(fn: (...args: unknown[]) => unknown, calls: InstanceCalls): (...args: unknown[]) => unknown {
-  return function guardedImport(this: unknown): unknown {
-    calls.depth += 1;
-    try {
-      // `arguments` rather than a rest parameter: no array per call.
-      // eslint-disable-next-line prefer-rest-params
-      return Reflect.apply(fn, this, arguments);
-    } finally {
-      calls.depth -= 1;
-    }
-  };
+type HostFunction = (...args: unknown[]) => unknown;
+
+/**
+ * `fn` wrapped so that `calls.depth` counts the calls in flight; a throw
+ * still decrements. Wasm passes exactly its signature's arguments and no
+ * `this`; when their number is `fn.length` (the usual case) the wrapper calls
+ * `fn` directly, which V8 makes nearly as cheap as calling `fn` itself, and
+ * otherwise passes `arguments` on as they are. No array is made per call.
+ */
+/* eslint-disable prefer-rest-params */
+function guarded(fn: HostFunction, calls: InstanceCalls): HostFunction {
+  switch (fn.length) {
+    case 0:
+      return function guardedImport(): unknown {
+        calls.depth += 1;
+        try {
+          return arguments.length === 0 ? fn() : Reflect.apply(fn, undefined, arguments);
+        } finally {
+          calls.depth -= 1;
+        }
+      };
+    case 1:
+      return function guardedImport(a: unknown): unknown {
+        calls.depth += 1;
+        try {
+          return arguments.length === 1 ? fn(a) : Reflect.apply(fn, undefined, arguments);
+        } finally {
+          calls.depth -= 1;
+        }
+      } as HostFunction;
+    case 2:
+      return function guardedImport(a: unknown, b: unknown): unknown {
+        calls.depth += 1;
+        try {
+          return arguments.length === 2 ? fn(a, b) : Reflect.apply(fn, undefined, arguments);
+        } finally {
+          calls.depth -= 1;
+        }
+      } as HostFunction;
+    case 3:
+      return function guardedImport(a: unknown, b: unknown, c: unknown): unknown {
+        calls.depth += 1;
+        try {
+          return arguments.length === 3 ? fn(a, b, c) : Reflect.apply(fn, undefined, arguments);
+        } finally {
+          calls.depth -= 1;
+        }
+      } as HostFunction;
+    case 4:
+      return function guardedImport(a: unknown, b: unknown, c: unknown, d: unknown): unknown {
+        calls.depth += 1;
+        try {
+          return arguments.length === 4 ? fn(a, b, c, d) : Reflect.apply(fn, undefined, arguments);
+        } finally {
+          calls.depth -= 1;
+        }
+      } as HostFunction;
+    default:
+      return function guardedImport(): unknown {
+        calls.depth += 1;
+        try {
+          return Reflect.apply(fn, undefined, arguments);
+        } finally {
+          calls.depth -= 1;
+        }
+      };
+  }
+}
+/* eslint-enable prefer-rest-params */
+
+/**
+ * The values `imports` supplies for each of the module's imports, in order,
+ * leaving out the memory the pool supplies itself (each read once). What
+ * guardImports links, and what `reuse` compares to keep an instance.
+ */
+export function importValues(prepared: PreparedModule, imports: WebAssembly.Imports): unknown[] {
+  const memory = prepared.memoryImport;
+  const values: unknown[] = [];
+  for (const entry of prepared.layout.imports) {
+    if (memory !== null && entry.kind === 'memory' && entry.module === memory.module && entry.name === memory.name) continue;
+    values.push(imports[entry.module]?.[entry.name]);
+  }
+  return values;
 }
 
 /** JSPI's import marker, where the engine has one (Node 24+); read when needed, only for imports that are not functions. */
@@ -53,10 +126,10 @@ function suspendingClass(): (abstract new (...args: never[]) => object) | undefi
 }
 
 /**
- * The imports an instance of `prepared` is linked with: every import the
- * module declares, read once from `imports`, function imports wrapped to
+ * The imports an instance of `prepared` is linked with: `values` (from
+ * importValues) under the module's import names, function imports wrapped to
  * count on `calls`, and `memory` (when given) as the pool's memory import.
- * Only declared imports are copied: V8 reads nothing else. A value V8 would
+ * Only declared imports are there: V8 reads nothing else. A value V8 would
  * refuse (not callable, a missing module object) is passed through as it is,
  * so the link error is V8's own.
  *
@@ -64,34 +137,50 @@ function suspendingClass(): (abstract new (...args: never[]) => object) | undefi
  *         import: a suspended instance leaves the stack with its call still
  *         open, and no count can see when it resumes.
  */
-export function guardImports(prepared: PreparedModule, imports: WebAssembly.Imports, calls: InstanceCalls, memory: WebAssembly.Memory | null): WebAssembly.Imports {
-  // Prototype-free: a module or field named `__proto__` is a plain key here.
-  const linked = Object.create(null) as Record<string, Record<string, unknown>>;
+export function guardImports(
+  prepared: PreparedModule,
+  imports: WebAssembly.Imports,
+  values: readonly unknown[],
+  calls: InstanceCalls,
+  memory: WebAssembly.Memory | null,
+): WebAssembly.Imports {
+  const linked: Record<string, Record<string, unknown>> = {};
   const target = prepared.memoryImport;
-  if (memory !== null && target !== null) (linked[target.module] = Object.create(null) as Record<string, unknown>)[target.name] = memory;
+  if (memory !== null && target !== null) put(put(linked, target.module, {}) as Record<string, unknown>, target.name, memory);
+  let i = 0;
   for (const entry of prepared.layout.imports) {
-    if (memory !== null && target !== null && entry.kind === 'memory' && entry.module === target.module && entry.name === target.name) continue;
-    const source = imports[entry.module] as Record<string, unknown> | null | undefined;
-    if (source === undefined || source === null || (typeof source !== 'object' && typeof source !== 'function')) {
-      if (!(entry.module in linked)) (linked as Record<string, unknown>)[entry.module] = source;
+    if (target !== null && entry.kind === 'memory' && entry.module === target.module && entry.name === target.name) continue;
+    const value = values[i++];
+    if (value === undefined) {
+      // Only on the way to a link error: give V8 the module object as the tenant passed it, so the error is the same.
+      const source: unknown = imports[entry.module];
+      if (source === undefined || source === null || (typeof source !== 'object' && typeof source !== 'function')) {
+        if (!Object.hasOwn(linked, entry.module)) put(linked, entry.module, source);
+        continue;
+      }
+    }
+    const into = Object.hasOwn(linked, entry.module) ? (linked[entry.module] as Record<string, unknown>) : (put(linked, entry.module, {}) as Record<string, unknown>);
+    if (entry.kind === 'function' && typeof value === 'function') {
+      put(into, entry.name, guarded(value as HostFunction, calls));
       continue;
     }
-    const value = source[entry.name];
-    const into = (linked[entry.module] ??= Object.create(null) as Record<string, unknown>);
-    if (entry.kind === 'function' && typeof value === 'function') {
-      into[entry.name] = guarded(value as (...args: unknown[]) => unknown, calls);
-    } else {
-      const Suspending = typeof value === 'object' && value !== null ? suspendingClass() : undefined;
-      if (Suspending !== undefined && value instanceof Suspending) {
-        throw new CowpoolError(
-          'SUSPENDING_IMPORT',
-          `import ${JSON.stringify(entry.module)}.${JSON.stringify(entry.name)} of ${prepared.name} is a WebAssembly.Suspending (JSPI): ` +
-            'an instance served by the pool must not suspend, since its slot could be given back while it is suspended; ' +
-            'pass a synchronous function, or run the module outside the pool',
-        );
-      }
-      into[entry.name] = value;
+    const Suspending = typeof value === 'object' && value !== null ? suspendingClass() : undefined;
+    if (Suspending !== undefined && value instanceof Suspending) {
+      throw new CowpoolError(
+        'SUSPENDING_IMPORT',
+        `import ${JSON.stringify(entry.module)}.${JSON.stringify(entry.name)} of ${prepared.name} is a WebAssembly.Suspending (JSPI): ` +
+          'an instance served by the pool must not suspend, since its slot could be given back while it is suspended; ' +
+          'pass a synchronous function, or run the module outside the pool',
+      );
     }
+    put(into, entry.name, value);
   }
   return linked as WebAssembly.Imports;
+}
+
+/** `object[key] = value` as an own data property, `__proto__` included (a plain assignment would set the prototype). */
+function put(object: Record<string, unknown>, key: string, value: unknown): unknown {
+  if (key === '__proto__') Object.defineProperty(object, key, { value, enumerable: true, writable: true, configurable: true });
+  else object[key] = value;
+  return value;
 }

@@ -19,9 +19,13 @@
  * Invariant: every pooled reservation not yet used or cancelled, and every
  *            lease not yet released, is registered in `#registry`, so a slot
  *            whose holder is garbage-collected is retired, never leaked or reused.
- * Invariant: every instance is linked through guardImports with its own
- *            InstanceCalls (`#kept[i].calls` for reuse), so no slot is given
- *            back while its instance runs (see instance-calls.ts).
+ * Invariant: every instance is linked through guardImports, so no slot is
+ *            given back while its instance runs (see instance-calls.ts).
+ *            Instances of one slot on one memory share an InstanceCalls
+ *            (`#links[i].calls`; `#kept[i].calls` for reuse is the same).
+ * Invariant: `#links[i]`, when set, is slot i's last linking: imports guarded
+ *            for `memory` from `values`. It holds the last tenant's import
+ *            values while the slot is idle, and is dropped with the memory.
  */
 import { CowpoolError } from '../errors.js';
 import { parseConfig } from '../config/load-config.js';
@@ -31,7 +35,7 @@ import { resetModuleStatistics, resetStatistics, type ResetModeCounters } from '
 import { SLOT_STATES, type SlotState } from '../slots/slot-state.js';
 import { V8Slot } from '../slots/v8-slot.js';
 import { residentPrivateBytesOf, type MemoryCounters } from './memory-counters.js';
-import { guardImports, InstanceCalls } from './instance-calls.js';
+import { guardImports, importValues, InstanceCalls } from './instance-calls.js';
 import { Lease, type LeaseBacking } from './lease.js';
 import { prepareModule, PreparedModule, type PoolFallbackReason, type PrepareOptions } from './prepared-module.js';
 import { InstanceSnapshot } from './reuse-snapshot.js';
@@ -99,28 +103,30 @@ interface KeptInstance {
   /** The memory it was linked with: a slot that replaced its memory cannot keep the instance. */
   memory: WebAssembly.Memory;
   snapshot: InstanceSnapshot;
-  /** The import values it was linked with (see linkedValues). */
+  /** The import values it was linked with (see importValues). */
   linked: unknown[];
   /** Its calls in flight, shared by each lease it serves. */
   calls: InstanceCalls;
 }
 
 /**
- * The values `imports` supplies for each of the module's imports, in order,
- * leaving out the memory the pool supplies itself. A kept instance (reuse)
- * is handed only to a tenant whose values are identical: otherwise its
- * calls would reach the previous tenant's host functions.
+ * A slot's last linking. A tenant passing the same import values for the same
+ * memory gets the same guarded imports: no wrapper is made on the hot path of
+ * a host that links the same functions every time.
  */
-function linkedValues(prepared: PreparedModule, imports: Imports): unknown[] {
-  const memory = prepared.memoryImport;
-  const values: unknown[] = [];
-  for (const entry of prepared.layout.imports) {
-    if (memory !== null && entry.kind === 'memory' && entry.module === memory.module && entry.name === memory.name) continue;
-    values.push(imports[entry.module]?.[entry.name]);
-  }
-  return values;
+interface SlotLink {
+  prepared: PreparedModule;
+  memory: WebAssembly.Memory;
+  values: unknown[];
+  imports: Imports;
+  calls: InstanceCalls;
 }
 
+/**
+ * A kept instance (reuse) is handed only to a tenant whose import values
+ * (importValues) are identical: otherwise its calls would reach the previous
+ * tenant's host functions.
+ */
 function sameValues(a: readonly unknown[], b: readonly unknown[]): boolean {
   return a.length === b.length && a.every((value, i) => Object.is(value, b[i]));
 }
@@ -130,6 +136,7 @@ export class InstancePool {
   readonly #allocator: IndexAllocator;
   readonly #slots: V8Slot[] = [];
   readonly #kept = new Map<number, KeptInstance>();
+  readonly #links: (SlotLink | undefined)[] = [];
   readonly #waiters = new SlotWaiters();
   readonly #registry = new FinalizationRegistry<ReclaimToken>((token) => this.#reclaim(token));
   readonly #prepared = new Set<PreparedModule>();
@@ -253,6 +260,7 @@ export class InstancePool {
     this.#waiters.rejectAll(new CowpoolError('POOL_CLOSED', 'the pool was closed while waiting for a slot'));
     for (const slot of this.#slots) if (slot.state !== 'leased') slot.retire();
     this.#kept.clear();
+    this.#links.length = 0;
     for (const prepared of this.#prepared) prepared.image.release();
     this.#prepared.clear();
   }
@@ -329,7 +337,7 @@ export class InstancePool {
         this.#assertOpen('reservation.instantiate()');
         // Guarded like a pooled one, so release() from inside a call fails the same way under every strategy.
         const calls = new InstanceCalls();
-        const instance = new WebAssembly.Instance(prepared.module, guardImports(prepared, imports, calls, null));
+        const instance = new WebAssembly.Instance(prepared.module, guardImports(prepared, imports, importValues(prepared, imports), calls, null));
         return this.#lease(prepared, instance, plainMemory(prepared, instance, imports), null, calls);
       },
       cancel: () => {
@@ -379,20 +387,30 @@ export class InstancePool {
   }
 
   #instanceIn(prepared: PreparedModule, slot: V8Slot, memory: WebAssembly.Memory, imports: Imports): { instance: WebAssembly.Instance; calls: InstanceCalls } {
-    const linked = prepared.strategy === 'reuse' ? linkedValues(prepared, imports) : [];
+    const values = importValues(prepared, imports);
     if (prepared.strategy === 'reuse') {
       const kept = this.#kept.get(slot.id);
-      if (kept !== undefined && kept.memory === memory && sameValues(kept.linked, linked)) return kept;
+      if (kept !== undefined && kept.memory === memory && sameValues(kept.linked, values)) return kept;
       // Other host functions (the kept instance would call the previous
       // tenant's), or the slot's memory was replaced.
       this.#kept.delete(slot.id);
     }
-    const calls = new InstanceCalls();
-    const instance = new WebAssembly.Instance(prepared.module, guardImports(prepared, imports, calls, memory));
+    const link = this.#link(prepared, slot, memory, imports, values);
+    const instance = new WebAssembly.Instance(prepared.module, link.imports);
     if (prepared.strategy === 'reuse') {
-      this.#kept.set(slot.id, { prepared, instance, memory, snapshot: InstanceSnapshot.take(instance, prepared.layout.internals), linked, calls });
+      this.#kept.set(slot.id, { prepared, instance, memory, snapshot: InstanceSnapshot.take(instance, prepared.layout.internals), linked: values, calls: link.calls });
     }
-    return { instance, calls };
+    return { instance, calls: link.calls };
+  }
+
+  /** Slot `slot`'s guarded imports for `values`: the last ones when nothing changed, else new ones (same count while the memory is). */
+  #link(prepared: PreparedModule, slot: V8Slot, memory: WebAssembly.Memory, imports: Imports, values: unknown[]): SlotLink {
+    const last = this.#links[slot.id];
+    if (last !== undefined && last.prepared === prepared && last.memory === memory && sameValues(last.values, values)) return last;
+    const calls = last !== undefined && last.memory === memory ? last.calls : new InstanceCalls();
+    const link: SlotLink = { prepared, memory, values, imports: guardImports(prepared, imports, values, calls, memory), calls };
+    this.#links[slot.id] = link;
+    return link;
   }
 
   #lease(prepared: PreparedModule, instance: WebAssembly.Instance, memory: WebAssembly.Memory | null, slot: V8Slot | null, calls: InstanceCalls): Lease {
@@ -425,6 +443,7 @@ export class InstancePool {
       // reset it (its image's memfd reference was already released).
       slot.retire();
       this.#kept.delete(slot.id);
+      this.#links[slot.id] = undefined;
       this.#allocator.free(slot.id, null);
       this.#waiters.notify();
       return;
@@ -441,7 +460,10 @@ export class InstancePool {
       c.resetFailures += 1;
       this.#kept.delete(slot.id);
     }
-    if (slot.state === 'retired') this.#kept.delete(slot.id);
+    if (slot.state === 'retired') {
+      this.#kept.delete(slot.id);
+      this.#links[slot.id] = undefined;
+    }
     this.#allocator.free(slot.id, slot.state === 'clean' ? prepared.slotKey : null);
     this.#waiters.notify();
   }
@@ -468,6 +490,7 @@ export class InstancePool {
     // is never handed to another tenant.
     slot.retire();
     this.#kept.delete(slot.id);
+    this.#links[slot.id] = undefined;
     this.#allocator.free(slot.id, null);
     this.#waiters.notify();
   }
