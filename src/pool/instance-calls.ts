@@ -28,8 +28,8 @@ export class InstanceCalls {
     if (this.depth !== 0) {
       throw new CowpoolError(
         'LEASE_IN_CALL',
-        `${what}: the instance is running (called from one of its imports, ${this.depth} call(s) deep); ` +
-          'give it back after the outermost call into it has returned, e.g. record the wish in the import and release when the export returns',
+        `${what}: the instance is running (${this.depth} call(s) into it under way; this was reached from inside one, e.g. a host import); ` +
+          'release after the outermost call has returned, e.g. note the wish in the import and release once the export returns',
       );
     }
   }
