@@ -392,12 +392,20 @@ describe('JSPI', () => {
       for (const strategy of STRATEGIES) {
         const { pool, prepared } = await setup({ strategy, limits: { maxSlots: 1 } });
         try {
-          expect(() => pool.instantiate(prepared, { h: { cb: new Suspending(async () => undefined) } })).toThrow(
-            expect.objectContaining({ code: 'SUSPENDING_IMPORT' }),
-          );
-          expect(pool.stats().leases.active).toBe(0);
-          // The slot went back: the pool still serves.
-          pool.instantiate(prepared, { h: { cb: () => undefined } }).release();
+          const calls: string[] = [];
+          const first = { h: { cb: () => void calls.push('first') } };
+          // Refused both when the slot links for the first time and when it updates its last linking.
+          for (const round of [0, 1]) {
+            expect(() => pool.instantiate(prepared, { h: { cb: new Suspending(async () => undefined) } })).toThrow(
+              expect.objectContaining({ code: 'SUSPENDING_IMPORT' }),
+            );
+            expect(pool.stats().leases.active).toBe(0);
+            // The slot went back: the pool still serves, linked to the functions passed.
+            const lease = pool.instantiate(prepared, round === 0 ? first : { h: { cb: () => void calls.push('second') } });
+            (lease.exports.run as () => void)();
+            lease.release();
+          }
+          expect(calls).toEqual(['first', 'second']);
         } finally {
           pool.close();
         }

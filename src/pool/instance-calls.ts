@@ -160,22 +160,50 @@ export function guardImports(
       }
     }
     const into = Object.hasOwn(linked, entry.module) ? (linked[entry.module] as Record<string, unknown>) : (put(linked, entry.module, {}) as Record<string, unknown>);
-    if (entry.kind === 'function' && typeof value === 'function') {
-      put(into, entry.name, guarded(value as HostFunction, calls));
-      continue;
-    }
-    const Suspending = typeof value === 'object' && value !== null ? suspendingClass() : undefined;
-    if (Suspending !== undefined && value instanceof Suspending) {
-      throw new CowpoolError(
-        'SUSPENDING_IMPORT',
-        `import ${JSON.stringify(entry.module)}.${JSON.stringify(entry.name)} of ${prepared.name} is a WebAssembly.Suspending (JSPI): ` +
-          'an instance served by the pool must not suspend, since its slot could be given back while it is suspended; ' +
-          'pass a synchronous function, or run the module outside the pool',
-      );
-    }
-    put(into, entry.name, value);
+    put(into, entry.name, linkedValue(prepared, entry, value, calls));
   }
   return linked as WebAssembly.Imports;
+}
+
+/**
+ * Updates `linked` (made by guardImports from `before`, with the same
+ * `prepared`, `calls` and memory) in place to link `after`: only the values
+ * that changed are wrapped and stored again. Adding dozens of properties to
+ * a new object costs far more than storing into existing ones. Instances
+ * already made from `linked` keep what they were linked with (V8 reads
+ * imports once, while instantiating). Returns false, changing nothing, when
+ * an import is missing in either (the caller then builds anew, for V8's own
+ * link error).
+ */
+export function relinkImports(prepared: PreparedModule, linked: WebAssembly.Imports, before: readonly unknown[], after: readonly unknown[], calls: InstanceCalls): boolean {
+  if (before.length !== after.length || after.includes(undefined) || before.includes(undefined)) return false;
+  const target = prepared.memoryImport;
+  const updates: [Record<string, unknown>, string, unknown][] = [];
+  let i = 0;
+  for (const entry of prepared.layout.imports) {
+    if (target !== null && entry.kind === 'memory' && entry.module === target.module && entry.name === target.name) continue;
+    const value = after[i];
+    if (value !== before[i]) updates.push([linked[entry.module] as Record<string, unknown>, entry.name, linkedValue(prepared, entry, value, calls)]);
+    i += 1;
+  }
+  // Stored only once every value was accepted: a refused one (SUSPENDING_IMPORT) leaves `linked` as it was.
+  for (const [into, name, value] of updates) put(into, name, value);
+  return true;
+}
+
+/** What the instance is linked with for one import: a function wrapped to count on `calls`, anything else as it is. */
+function linkedValue(prepared: PreparedModule, entry: { module: string; name: string; kind: string }, value: unknown, calls: InstanceCalls): unknown {
+  if (entry.kind === 'function' && typeof value === 'function') return guarded(value as HostFunction, calls);
+  const Suspending = typeof value === 'object' && value !== null ? suspendingClass() : undefined;
+  if (Suspending !== undefined && value instanceof Suspending) {
+    throw new CowpoolError(
+      'SUSPENDING_IMPORT',
+      `import ${JSON.stringify(entry.module)}.${JSON.stringify(entry.name)} of ${prepared.name} is a WebAssembly.Suspending (JSPI): ` +
+        'an instance served by the pool must not suspend, since its slot could be given back while it is suspended; ' +
+        'pass a synchronous function, or run the module outside the pool',
+    );
+  }
+  return value;
 }
 
 /** `object[key] = value` as an own data property, `__proto__` included (a plain assignment would set the prototype). */

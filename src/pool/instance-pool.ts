@@ -35,7 +35,7 @@ import { resetModuleStatistics, resetStatistics, type ResetModeCounters } from '
 import { SLOT_STATES, type SlotState } from '../slots/slot-state.js';
 import { V8Slot } from '../slots/v8-slot.js';
 import { residentPrivateBytesOf, type MemoryCounters } from './memory-counters.js';
-import { guardImports, importValues, InstanceCalls } from './instance-calls.js';
+import { guardImports, importValues, InstanceCalls, relinkImports } from './instance-calls.js';
 import { Lease, type LeaseBacking } from './lease.js';
 import { prepareModule, PreparedModule, type PoolFallbackReason, type PrepareOptions } from './prepared-module.js';
 import { InstanceSnapshot } from './reuse-snapshot.js';
@@ -403,10 +403,20 @@ export class InstancePool {
     return { instance, calls: link.calls };
   }
 
-  /** Slot `slot`'s guarded imports for `values`: the last ones when nothing changed, else new ones (same count while the memory is). */
+  /**
+   * Slot `slot`'s guarded imports for `values`: the last ones when nothing
+   * changed, the last ones updated where values changed (same module and
+   * memory), else new ones (same count while the memory is the same).
+   */
   #link(prepared: PreparedModule, slot: V8Slot, memory: WebAssembly.Memory, imports: Imports, values: unknown[]): SlotLink {
     const last = this.#links[slot.id];
-    if (last !== undefined && last.prepared === prepared && last.memory === memory && sameValues(last.values, values)) return last;
+    if (last !== undefined && last.prepared === prepared && last.memory === memory) {
+      if (sameValues(last.values, values)) return last;
+      if (relinkImports(prepared, last.imports, last.values, values, last.calls)) {
+        last.values = values;
+        return last;
+      }
+    }
     const calls = last !== undefined && last.memory === memory ? last.calls : new InstanceCalls();
     const link: SlotLink = { prepared, memory, values, imports: guardImports(prepared, imports, values, calls, memory), calls };
     this.#links[slot.id] = link;
