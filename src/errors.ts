@@ -23,6 +23,10 @@ export const ERROR_CODES = [
   'POOL_CLOSED',
   /** The lease (or raw slot) was released; its exports, memory and buffers are gone. */
   'LEASE_RELEASED',
+  /** A give-back (release) was asked for while the instance is running: one of its imports is on the stack. Release after the call returns. */
+  'LEASE_IN_CALL',
+  /** An import is a `WebAssembly.Suspending` (JSPI); a pooled instance must not suspend while it holds a slot. */
+  'SUSPENDING_IMPORT',
   /** The lease belongs to another thread or pool. */
   'WRONG_OWNER',
   /** A grow would pass the slot's maximum. */

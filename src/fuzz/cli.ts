@@ -39,6 +39,9 @@ passive data segments, mutable globals, tables with elements, start functions)
 and a script of tenants (writes, memory.grow, traps mid-write, data.drop,
 memory.init, table.set, global.set, references kept past release, injected
 mmap/madvise failures), and runs it on every target side by side with plain V8.
+Pool targets then run the seed's re-entrant tenants: host imports that release
+the running lease, instantiate, call back in or close the pool mid-run (cow
+targets also under reuse).
 A failure prints the seed and a one-line command that replays it.
 
 Options:

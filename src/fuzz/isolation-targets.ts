@@ -14,6 +14,7 @@ import type { ResetMode, Strategy } from '../config/pool-config-schema.js';
 import type { IsolationCase } from './isolation-case.js';
 import { PoolHost } from './pool-host.js';
 import { runRawCase, type RawCase } from './raw-slot-differential.js';
+import { runReentrantTargets } from './reentrant-targets.js';
 import { resetModesSupport } from './reset-mode-support.js';
 import { runCaseOnHost, type HostRun } from './run-isolation-case.js';
 
@@ -70,5 +71,6 @@ export async function runTarget(target: IsolationTarget, poolCase: IsolationCase
     reset: { mode: target.mode },
     exhausted: { policy: 'throw' },
   });
-  return runCaseOnHost(poolCase, host);
+  const run = await runCaseOnHost(poolCase, host);
+  return run.failure !== null ? run : runReentrantTargets(target, poolCase, run);
 }

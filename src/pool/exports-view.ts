@@ -3,19 +3,24 @@
  * one getter per export name, and a lease's view is `Object.create` of it, so
  * a lease costs nothing for exports never touched. A function export is
  * wrapped on first access so a call after release throws LEASE_RELEASED
- * instead of running in a slot that now belongs to someone else.
+ * instead of running in a slot that now belongs to someone else, and counts
+ * as a call in flight while it runs (from argument conversion to return), so
+ * a release() from inside it is refused (LEASE_IN_CALL).
  *
  * A wrapped function is a JS function, not a wasm one: `table.set` and
  * funcref parameters refuse it (TypeError). Take such a function from
  * `lease.instance.exports` (unguarded) instead.
  */
 import { CowpoolError } from '../errors.js';
+import type { InstanceCalls } from './instance-calls.js';
 
 /** What a view needs from its lease. */
 export interface ExportsOwner {
   /** Throws LEASE_RELEASED when released. */
   assertActive(what: string): void;
   readonly rawExports: WebAssembly.Exports;
+  /** The instance's calls in flight. */
+  readonly calls: InstanceCalls;
 }
 
 const OWNER = Symbol('cowpool.exportsOwner');
@@ -44,9 +49,17 @@ function prototypeFor(module: WebAssembly.Module, entries: readonly ExportEntry[
         const value = owner.rawExports[name];
         if (kind !== 'function' || typeof value !== 'function') return value;
         const fn = value as (...args: unknown[]) => unknown;
-        const wrapped = function (this: unknown, ...args: unknown[]): unknown {
+        const calls = owner.calls;
+        const wrapped = function (this: unknown): unknown {
           owner.assertActive(`exports.${name}()`);
-          return fn.apply(this, args);
+          // Counted from here: V8 converts the arguments (valueOf may run host code) before wasm starts.
+          calls.depth += 1;
+          try {
+            // eslint-disable-next-line prefer-rest-params
+            return Reflect.apply(fn, this, arguments);
+          } finally {
+            calls.depth -= 1;
+          }
         };
         Object.defineProperty(wrapped, 'name', { value: name });
         // Cache on the view: later reads skip the getter.

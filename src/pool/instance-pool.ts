@@ -19,6 +19,13 @@
  * Invariant: every pooled reservation not yet used or cancelled, and every
  *            lease not yet released, is registered in `#registry`, so a slot
  *            whose holder is garbage-collected is retired, never leaked or reused.
+ * Invariant: every instance is linked through guardImports, so no slot is
+ *            given back while its instance runs (see instance-calls.ts).
+ *            Instances of one slot on one memory share an InstanceCalls
+ *            (`#links[i].calls`; `#kept[i].calls` for reuse is the same).
+ * Invariant: `#links[i]`, when set, is slot i's last linking: imports guarded
+ *            for `memory` from `values`. It holds the last tenant's import
+ *            values while the slot is idle, and is dropped with the memory.
  */
 import { CowpoolError } from '../errors.js';
 import { parseConfig } from '../config/load-config.js';
@@ -28,6 +35,7 @@ import { resetModuleStatistics, resetStatistics, startResetCalibration, type Res
 import { SLOT_STATES, type SlotState } from '../slots/slot-state.js';
 import { V8Slot } from '../slots/v8-slot.js';
 import { residentPrivateBytesOf, type MemoryCounters } from './memory-counters.js';
+import { guardImports, importValues, InstanceCalls, relinkImports } from './instance-calls.js';
 import { Lease, type LeaseBacking } from './lease.js';
 import { prepareModule, PreparedModule, type PoolFallbackReason, type PrepareOptions } from './prepared-module.js';
 import { InstanceSnapshot } from './reuse-snapshot.js';
@@ -95,26 +103,30 @@ interface KeptInstance {
   /** The memory it was linked with: a slot that replaced its memory cannot keep the instance. */
   memory: WebAssembly.Memory;
   snapshot: InstanceSnapshot;
-  /** The import values it was linked with (see linkedValues). */
+  /** The import values it was linked with (see importValues). */
   linked: unknown[];
+  /** Its calls in flight, shared by each lease it serves. */
+  calls: InstanceCalls;
 }
 
 /**
- * The values `imports` supplies for each of the module's imports, in order,
- * leaving out the memory the pool supplies itself. A kept instance (reuse)
- * is handed only to a tenant whose values are identical: otherwise its
- * calls would reach the previous tenant's host functions.
+ * A slot's last linking. A tenant passing the same import values for the same
+ * memory gets the same guarded imports: no wrapper is made on the hot path of
+ * a host that links the same functions every time.
  */
-function linkedValues(prepared: PreparedModule, imports: Imports): unknown[] {
-  const memory = prepared.memoryImport;
-  const values: unknown[] = [];
-  for (const entry of prepared.layout.imports) {
-    if (memory !== null && entry.kind === 'memory' && entry.module === memory.module && entry.name === memory.name) continue;
-    values.push(imports[entry.module]?.[entry.name]);
-  }
-  return values;
+interface SlotLink {
+  prepared: PreparedModule;
+  memory: WebAssembly.Memory;
+  values: unknown[];
+  imports: Imports;
+  calls: InstanceCalls;
 }
 
+/**
+ * A kept instance (reuse) is handed only to a tenant whose import values
+ * (importValues) are identical: otherwise its calls would reach the previous
+ * tenant's host functions.
+ */
 function sameValues(a: readonly unknown[], b: readonly unknown[]): boolean {
   return a.length === b.length && a.every((value, i) => Object.is(value, b[i]));
 }
@@ -124,6 +136,7 @@ export class InstancePool {
   readonly #allocator: IndexAllocator;
   readonly #slots: V8Slot[] = [];
   readonly #kept = new Map<number, KeptInstance>();
+  readonly #links: (SlotLink | undefined)[] = [];
   readonly #waiters = new SlotWaiters();
   readonly #registry = new FinalizationRegistry<ReclaimToken>((token) => this.#reclaim(token));
   readonly #prepared = new Set<PreparedModule>();
@@ -240,7 +253,9 @@ export class InstancePool {
   /**
    * Stops serving: waiters fail with POOL_CLOSED, idle memories are dropped,
    * images released. Leases still out stay usable until released; their slots
-   * are then dropped instead of reused.
+   * are then dropped instead of reused. Allowed from inside a call (an
+   * import): it gives back no leased slot, so the running instance keeps its
+   * memory until its lease is released after the call.
    */
   close(): void {
     if (this.#closed) return;
@@ -248,6 +263,7 @@ export class InstancePool {
     this.#waiters.rejectAll(new CowpoolError('POOL_CLOSED', 'the pool was closed while waiting for a slot'));
     for (const slot of this.#slots) if (slot.state !== 'leased') slot.retire();
     this.#kept.clear();
+    this.#links.length = 0;
     for (const prepared of this.#prepared) prepared.image.release();
     this.#prepared.clear();
   }
@@ -322,8 +338,10 @@ export class InstancePool {
         if (done) throw new CowpoolError('INVALID_ARGUMENT', 'reservation.instantiate(): this reservation was already used or cancelled; take a new one with pool.reserve(prepared)');
         done = true;
         this.#assertOpen('reservation.instantiate()');
-        const instance = new WebAssembly.Instance(prepared.module, imports);
-        return this.#lease(prepared, instance, plainMemory(prepared, instance, imports), null);
+        // Guarded like a pooled one, so release() from inside a call fails the same way under every strategy.
+        const calls = new InstanceCalls();
+        const instance = new WebAssembly.Instance(prepared.module, guardImports(prepared, imports, importValues(prepared, imports), calls, null));
+        return this.#lease(prepared, instance, plainMemory(prepared, instance, imports), null, calls);
       },
       cancel: () => {
         done = true;
@@ -359,36 +377,56 @@ export class InstancePool {
   /** Instantiates in an acquired slot; on failure the slot goes back to the pool. */
   #leaseInSlot(prepared: PreparedModule, slot: V8Slot, imports: Imports): Lease {
     const memory = slot.memory as WebAssembly.Memory;
-    let instance: WebAssembly.Instance;
+    let linked: { instance: WebAssembly.Instance; calls: InstanceCalls };
     try {
       this.#assertOpen('instantiate()');
-      instance = this.#instanceIn(prepared, slot, memory, imports);
+      linked = this.#instanceIn(prepared, slot, memory, imports);
     } catch (e) {
+      // Nothing of the instance runs any more (a start function that threw has unwound).
       this.#giveBack(slot, prepared);
       throw e;
     }
-    return this.#lease(prepared, instance, memory, slot);
+    return this.#lease(prepared, linked.instance, memory, slot, linked.calls);
   }
 
-  #instanceIn(prepared: PreparedModule, slot: V8Slot, memory: WebAssembly.Memory, imports: Imports): WebAssembly.Instance {
-    const linked = prepared.strategy === 'reuse' ? linkedValues(prepared, imports) : [];
+  #instanceIn(prepared: PreparedModule, slot: V8Slot, memory: WebAssembly.Memory, imports: Imports): { instance: WebAssembly.Instance; calls: InstanceCalls } {
+    const values = importValues(prepared, imports);
     if (prepared.strategy === 'reuse') {
       const kept = this.#kept.get(slot.id);
-      if (kept !== undefined && kept.memory === memory && sameValues(kept.linked, linked)) return kept.instance;
+      if (kept !== undefined && kept.memory === memory && sameValues(kept.linked, values)) return kept;
       // Other host functions (the kept instance would call the previous
       // tenant's), or the slot's memory was replaced.
       this.#kept.delete(slot.id);
     }
-    const target = prepared.memoryImport!;
-    const withMemory: Imports = { ...imports, [target.module]: { ...imports[target.module], [target.name]: memory } };
-    const instance = new WebAssembly.Instance(prepared.module, withMemory);
+    const link = this.#link(prepared, slot, memory, imports, values);
+    const instance = new WebAssembly.Instance(prepared.module, link.imports);
     if (prepared.strategy === 'reuse') {
-      this.#kept.set(slot.id, { prepared, instance, memory, snapshot: InstanceSnapshot.take(instance, prepared.layout.internals), linked });
+      this.#kept.set(slot.id, { prepared, instance, memory, snapshot: InstanceSnapshot.take(instance, prepared.layout.internals), linked: values, calls: link.calls });
     }
-    return instance;
+    return { instance, calls: link.calls };
   }
 
-  #lease(prepared: PreparedModule, instance: WebAssembly.Instance, memory: WebAssembly.Memory | null, slot: V8Slot | null): Lease {
+  /**
+   * Slot `slot`'s guarded imports for `values`: the last ones when nothing
+   * changed, the last ones updated where values changed (same module and
+   * memory), else new ones (same count while the memory is the same).
+   */
+  #link(prepared: PreparedModule, slot: V8Slot, memory: WebAssembly.Memory, imports: Imports, values: unknown[]): SlotLink {
+    const last = this.#links[slot.id];
+    if (last !== undefined && last.prepared === prepared && last.memory === memory) {
+      if (sameValues(last.values, values)) return last;
+      if (relinkImports(prepared, last.imports, last.values, values, last.calls)) {
+        last.values = values;
+        return last;
+      }
+    }
+    const calls = last !== undefined && last.memory === memory ? last.calls : new InstanceCalls();
+    const link: SlotLink = { prepared, memory, values, imports: guardImports(prepared, imports, values, calls, memory), calls };
+    this.#links[slot.id] = link;
+    return link;
+  }
+
+  #lease(prepared: PreparedModule, instance: WebAssembly.Instance, memory: WebAssembly.Memory | null, slot: V8Slot | null, calls: InstanceCalls): Lease {
     const c = this.#counters;
     c.acquired += 1;
     c.active += 1;
@@ -396,6 +434,7 @@ export class InstancePool {
     const backing: LeaseBacking = {
       instance,
       memory,
+      calls,
       giveBack: () => {
         this.#registry.unregister(token);
         c.active -= 1;
@@ -417,6 +456,7 @@ export class InstancePool {
       // reset it (its image's memfd reference was already released).
       slot.retire();
       this.#kept.delete(slot.id);
+      this.#links[slot.id] = undefined;
       this.#allocator.free(slot.id, null);
       this.#waiters.notify();
       return;
@@ -433,12 +473,21 @@ export class InstancePool {
       c.resetFailures += 1;
       this.#kept.delete(slot.id);
     }
-    if (slot.state === 'retired') this.#kept.delete(slot.id);
+    if (slot.state === 'retired') {
+      this.#kept.delete(slot.id);
+      this.#links[slot.id] = undefined;
+    }
     this.#allocator.free(slot.id, slot.state === 'clean' ? prepared.slotKey : null);
     this.#waiters.notify();
   }
 
-  /** A lease or reservation was garbage-collected unreleased: drop its memory (never reuse it). */
+  /**
+   * A lease or reservation was garbage-collected unreleased: drop its memory
+   * (never reuse it). Finalizers run between tasks, never inside a
+   * synchronous call; and since the memory is retired rather than reset,
+   * even an instance still running (a nested event loop) writes only into a
+   * memory no other tenant gets.
+   */
   #reclaim(token: ReclaimToken): void {
     const c = this.#counters;
     if (token.slot < 0) {
@@ -454,6 +503,7 @@ export class InstancePool {
     // is never handed to another tenant.
     slot.retire();
     this.#kept.delete(slot.id);
+    this.#links[slot.id] = undefined;
     this.#allocator.free(slot.id, null);
     this.#waiters.notify();
   }

@@ -8,18 +8,26 @@
  * Memory is the slot's, which the next tenant gets; a host that keeps such
  * objects past release() gives up isolation from the next tenant.
  *
+ * A lease cannot be released while its instance runs (an import of it on
+ * the stack, or a call through `exports` not yet returned): release() then
+ * throws LEASE_IN_CALL and the lease stays active.
+ *
  * Invariant: `backing` is non-null exactly while the lease is active.
- * Invariant: `giveBack` runs at most once per lease (release or reclaim).
+ * Invariant: `giveBack` runs at most once per lease (release or reclaim),
+ *            and never while `backing.calls.depth` > 0.
  */
 import { threadId } from 'node:worker_threads';
 import { CowpoolError } from '../errors.js';
 import { createExportsView, leaseReleasedError, type ExportsOwner } from './exports-view.js';
+import type { InstanceCalls } from './instance-calls.js';
 import type { PreparedModule } from './prepared-module.js';
 
 /** What the pool attaches to a lease: the instance and how to take it back. */
 export interface LeaseBacking {
   readonly instance: WebAssembly.Instance;
   readonly memory: WebAssembly.Memory | null;
+  /** Calls in flight in the instance (its imports are wrapped to count them). */
+  readonly calls: InstanceCalls;
   /** Returns the slot to the pool; called once. */
   giveBack(): void;
 }
@@ -67,6 +75,11 @@ export class Lease implements ExportsOwner {
     return this.#backing === null;
   }
 
+  /** @internal the instance's call count, for the view's wrappers. */
+  get calls(): InstanceCalls {
+    return this.active('exports').calls;
+  }
+
   /** @internal the unwrapped exports for the view. */
   get rawExports(): WebAssembly.Exports {
     return this.active('exports').instance.exports;
@@ -78,7 +91,8 @@ export class Lease implements ExportsOwner {
 
   /**
    * Gives the instance back; its memory is reset for the next tenant. A
-   * second call throws LEASE_RELEASED.
+   * second call throws LEASE_RELEASED; a call while the instance runs (from
+   * one of its imports) throws LEASE_IN_CALL and changes nothing.
    */
   release(): void {
     if (!(#backing in this)) {
@@ -93,6 +107,7 @@ export class Lease implements ExportsOwner {
     if (threadId !== this.#thread) {
       throw new CowpoolError('WRONG_OWNER', `release(): this lease belongs to thread ${this.#thread}, not ${threadId}`);
     }
+    backing.calls.assertIdle('release()');
     this.#backing = null;
     backing.giveBack();
   }
