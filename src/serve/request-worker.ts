@@ -39,26 +39,60 @@ function flatStats(s: PoolStats): Record<string, number> {
   return out;
 }
 
-async function start(): Promise<{ pool: InstancePool; modules: PreparedModule[] }> {
-  const pool = createPool(data.pool as Parameters<typeof createPool>[0]);
-  const modules: PreparedModule[] = [];
+interface Route {
+  readonly pool: InstancePool;
+  readonly prepared: PreparedModule;
+}
+
+/**
+ * One pool per memory cap: a route's `maxMemoryBytes` becomes its pool's
+ * limits.maxMemoryBytesPerSlot, which clamps the maximum of every memory the
+ * pool hands out (a memory.grow past it fails inside the module). A module
+ * the pool cannot serve from its slots would run with its own maximum, so a
+ * capped route refuses it at start.
+ */
+async function start(): Promise<{ pools: InstancePool[]; routes: Route[] }> {
+  const base = (data.pool ?? {}) as Parameters<typeof createPool>[0] & { limits?: Record<string, unknown> };
+  const pools = new Map<number | 'default', InstancePool>();
+  const poolFor = (cap: number | undefined): InstancePool => {
+    const key = cap ?? 'default';
+    let pool = pools.get(key);
+    if (pool === undefined) {
+      pool = createPool(cap === undefined ? base : { ...base, limits: { ...(base.limits ?? {}), maxMemoryBytesPerSlot: cap } });
+      pools.set(key, pool);
+    }
+    return pool;
+  };
+  const routes: Route[] = [];
   for (const route of data.routes) {
-    modules.push(await pool.prepare(readFileSync(route.module), { name: route.module }));
+    const pool = poolFor(route.maxMemoryBytes);
+    const prepared = await pool.prepare(readFileSync(route.module), { name: route.module });
+    if (route.maxMemoryBytes !== undefined && !prepared.pooled) {
+      throw new Error(`${route.module}: maxMemoryBytes cannot be enforced: the module is served by plain instantiation (${prepared.fallbackReason}: ${prepared.fallbackDetail})`);
+    }
+    routes.push({ pool, prepared });
   }
-  return { pool, modules };
+  return { pools: [...pools.values()], routes };
+}
+
+/** Statistics summed over the worker's pools. */
+function workerStats(pools: readonly InstancePool[]): Record<string, number> {
+  const sum: Record<string, number> = {};
+  for (const pool of pools) for (const [k, v] of Object.entries(flatStats(pool.stats()))) sum[k] = (sum[k] ?? 0) + v;
+  return sum;
 }
 
 const host = new WasiHost();
 const empty = new Uint8Array(0);
 
 start().then(
-  ({ pool, modules }) => {
+  ({ pools, routes }) => {
     port.on('message', (job: ServeJob) => {
       let result: ServeResult;
       try {
-        const prepared = modules[job.route];
-        if (prepared === undefined) throw new Error(`no route ${job.route}`);
-        const r = runWasiInPool(pool, prepared, {
+        const route = routes[job.route];
+        if (route === undefined) throw new Error(`no route ${job.route}`);
+        const r = runWasiInPool(route.pool, route.prepared, {
           host,
           args: job.args,
           env: job.env,
@@ -66,9 +100,9 @@ start().then(
           stdoutCap: data.maxOutputBytes,
           stderrCap: data.maxOutputBytes,
         });
-        result = { worker: threadId, kind: 'exit', exitCode: r.exitCode, stdout: r.stdout, stderr: r.stderr, truncated: r.truncated, stats: flatStats(pool.stats()) };
+        result = { worker: threadId, kind: 'exit', exitCode: r.exitCode, stdout: r.stdout, stderr: r.stderr, truncated: r.truncated, stats: workerStats(pools) };
       } catch (e) {
-        const stats = flatStats(pool.stats());
+        const stats = workerStats(pools);
         if (e instanceof WebAssembly.RuntimeError) result = { worker: threadId, kind: 'trap', message: e.message, stderr: empty, stats };
         else result = { worker: threadId, kind: 'error', message: isCowpoolError(e) ? `${e.code}: ${e.message}` : String(e), stats };
       }
