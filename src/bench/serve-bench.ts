@@ -66,7 +66,8 @@ async function loadAutocannon(): Promise<Autocannon> {
 }
 
 const BIN = fileURLToPath(new URL('../../bin/cowpool.js', import.meta.url));
-const NAIVE = fileURLToPath(new URL('./naive-server.js', import.meta.url));
+// The compiled entry, also when this file runs from src/ (tests): a child process runs plain JavaScript.
+const NAIVE = fileURLToPath(new URL('../../dist/bench/naive-server.js', import.meta.url));
 
 async function startChild(args: readonly string[]): Promise<{ child: ChildProcess; url: string }> {
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
