@@ -31,6 +31,12 @@ export const ERROR_CODES = [
   'SLOT_STATE',
   /** Instantiation of the module failed (link error, trap in start or data init). */
   'INSTANTIATE_FAILED',
+  /**
+   * A snapshot (`prepare(bytes, { initialize })`) cannot reproduce the
+   * initialized instance exactly; the message names what (an externref value,
+   * a changed imported global or table, a shared memory) and where.
+   */
+  'SNAPSHOT_UNSUPPORTED',
   /** The bench harness was given an unusable input. */
   'BENCH_INPUT',
 ] as const;
