@@ -6,7 +6,7 @@
  * and no slot or lease was taken.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { createPool, isCowpoolError, type InitializeOptions } from '../src/index.js';
+import { createPool, isCowpoolError, type InitializeOptions, type InitializingInstance } from '../src/index.js';
 import { watModule } from './helpers/wat-module.js';
 
 const pool = createPool({ strategy: 'cow', limits: { maxSlots: 2 } });
@@ -35,10 +35,10 @@ describe('bad initializers', async () => {
     ['host code that throws', bytes, { run: () => { throw new TypeError('boom'); } }, /initializer \(run\(\)\) failed: TypeError: boom/],
     ['host code whose promise rejects', bytes, { run: async () => { await null; throw new Error('late boom'); } }, /initializer \(run\(\)\) failed: Error: late boom/],
     ['a wasm loop past timeoutMs', bytes, { export: 'spin', timeoutMs: 150 }, /initializer \(export "spin"\) failed: did not return within 150 ms/],
-    ['host code calling a wasm loop past timeoutMs', bytes, { run: (i) => (i.exports.spin as () => void)(), timeoutMs: 150 }, /initializer \(run\(\)\) failed: did not return within 150 ms/],
+    ['host code calling a wasm loop past timeoutMs', bytes, { run: (i: InitializingInstance) => (i.exports.spin as () => void)(), timeoutMs: 150 }, /initializer \(run\(\)\) failed: did not return within 150 ms/],
     ['a promise that never settles', bytes, { run: () => new Promise(() => {}), timeoutMs: 100 }, /initializer \(run\(\)\) failed: did not settle within 100 ms/],
     ['a return value that cannot be cloned (a function)', bytes, { run: () => ({ f: () => 1 }) }, /cloning what the initializer \(run\(\)\) returned failed/],
-    ['a return value that cannot be cloned (a wasm memory)', bytes, { run: (_i, memory) => memory }, /cloning what the initializer \(run\(\)\) returned failed/],
+    ['a return value that cannot be cloned (a wasm memory)', bytes, { run: (_i: InitializingInstance, memory: WebAssembly.Memory | null) => memory }, /cloning what the initializer \(run\(\)\) returned failed/],
     ['a start function that traps', trappingStart, { export: 'ok' }, /the start function \(function 0\) failed: RuntimeError: unreachable/],
     ['a start function past timeoutMs', spinningStart, { export: 'ok', timeoutMs: 150 }, /the start function \(function 0\) failed: did not return within 150 ms/],
   ] as const)('%s: INSTANTIATE_FAILED, pool unharmed', async (_name, module, initialize, message) => {
