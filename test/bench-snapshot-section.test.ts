@@ -1,5 +1,5 @@
 /**
- * `cowpool bench --snapshots`: every group is measured (Wizer and QuickJS are
+ * `cowpool bench --snapshots`: every group is measured (Wizer, QuickJS and sql.js are
  * devDependencies here) with its baseline row first and a ratio per row;
  * the section checks that every tenant computes what the plain instance
  * computes before timing it, so a wrong snapshot fails the run.
@@ -9,9 +9,9 @@ import { main } from '../src/cli/main.js';
 import { measureSnapshotSection } from '../src/bench/snapshot-section.js';
 
 describe('bench: snapshots section', () => {
-  it('measures the synthetic, Wizer and QuickJS groups against their baselines', async () => {
+  it('measures the synthetic, Wizer, QuickJS and sql.js groups against their baselines', async () => {
     const section = await measureSnapshotSection({ samples: 4, rounds: 2 });
-    expect(section.groups.map((g) => g.status)).toEqual(['measured', 'measured', 'measured']);
+    expect(section.groups.map((g) => g.status)).toEqual(['measured', 'measured', 'measured', 'measured']);
     for (const g of section.groups) {
       if (g.status !== 'measured') continue;
       expect(g.rows[0]!.subject).toBe(g.baseline);
@@ -22,7 +22,7 @@ describe('bench: snapshots section', () => {
       }
     }
     const names = section.groups.flatMap((g) => (g.status === 'measured' ? g.rows.map((r) => r.subject) : []));
-    expect(names).toEqual(expect.arrayContaining(['Wizer output, plain V8', 'Wizer output, cow', 'cowpool snapshot, cow', 'shared module, new runtime+context', 'snapshot tenant (cow, restore-dirty)']));
+    expect(names).toEqual(expect.arrayContaining(['Wizer output, plain V8', 'Wizer output, cow', 'cowpool snapshot, cow', 'shared module, new runtime+context', 'snapshot tenant (cow, restore-dirty)', 'shared module, new database']));
   });
 
   it('is reachable as cowpool bench --snapshots --quick', async () => {

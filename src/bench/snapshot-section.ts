@@ -12,6 +12,9 @@
  * - quickjs: a fresh VM per request, ready to evaluate (runtime and context
  *   exist), then `1+2*20` evaluated. Baseline: one shared instance, a new
  *   runtime + context per request.
+ * - sql.js: a fresh database per request (snapshot after `sqlite3_open`,
+ *   which runs `sqlite3_initialize`), 50 inserts, a count. Baseline: one
+ *   shared instance, a new in-memory database per request.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -24,6 +27,7 @@ import { parseModule } from '../wasm/parse-module.js';
 import { median } from '../util/statistics.js';
 import { loadQuickJsDirect, QuickJsCalls } from './quickjs-direct.js';
 import { snapshotInitModule } from './snapshot-init-module.js';
+import { loadSqlJsDirect, SqlJsCalls, type SqlJsDirect } from './sqljs-direct.js';
 
 export interface SnapshotRow {
   subject: string;
@@ -229,11 +233,94 @@ async function quickjs(pool: InstancePool, o: Required<SnapshotSectionOptions>):
   };
 }
 
+async function sqljs(pool: InstancePool, o: Required<SnapshotSectionOptions>): Promise<SnapshotGroup> {
+  const name = 'sql.js: a fresh database per request, 50 inserts';
+  let s: SqlJsDirect;
+  try {
+    s = loadSqlJsDirect();
+  } catch (e) {
+    return { name, status: 'skipped', reason: (e as Error).message };
+  }
+  let sql = 'CREATE TABLE t(a, b);';
+  for (let i = 0; i < 50; i++) sql += `INSERT INTO t VALUES(${i}, 'row ${i}');`;
+  const module = new WebAssembly.Module(s.wasm);
+  const plainInstance = (): SqlJsCalls => {
+    let memory: WebAssembly.Memory | null = null;
+    const exports = new WebAssembly.Instance(module, s.imports(() => memory!)).exports as Record<string, unknown>;
+    memory = exports[s.memoryExport] as WebAssembly.Memory;
+    (exports[s.ctors] as () => void)();
+    return new SqlJsCalls(exports, s.exportName, () => memory!);
+  };
+  const COUNT = 'SELECT count(*) FROM t';
+
+  // Shared: one instance; a database opened, filled and closed per request.
+  const shared = plainInstance();
+  const sharedPtrs = { name: shared.cString(':memory:'), sql: shared.cString(sql), count: shared.cString(COUNT) };
+  const sharedRequest = (): number => {
+    const db = shared.openMemory(sharedPtrs.name);
+    shared.exec(db, sharedPtrs.sql);
+    const rows = shared.scalar(db, sharedPtrs.count);
+    shared.call('sqlite3_close_v2', db);
+    return rows;
+  };
+  const plainRequest = (): number => {
+    const fresh = plainInstance();
+    const db = fresh.openMemory(fresh.cString(':memory:'));
+    fresh.exec(db, fresh.cString(sql));
+    return fresh.scalar(db, fresh.cString(COUNT));
+  };
+  // Snapshot: constructors ran and an in-memory database is open (sqlite3_initialize ran inside sqlite3_open).
+  let memoryOfInit: WebAssembly.Memory | null = null;
+  const prepared = await pool.prepare(s.wasm, {
+    name: 'sql.js',
+    reset: { mode: 'restore-dirty' },
+    initialize: {
+      imports: s.imports(() => memoryOfInit!),
+      run: (instance) => {
+        const exports = instance.exports as Record<string, unknown>;
+        memoryOfInit = exports[s.memoryExport] as WebAssembly.Memory;
+        (exports[s.ctors] as () => void)();
+        const calls = new SqlJsCalls(exports, s.exportName, () => memoryOfInit!);
+        return { db: calls.openMemory(calls.cString(':memory:')), sql: calls.cString(sql), count: calls.cString(COUNT) };
+      },
+    },
+  });
+  const db = prepared.initialized as { db: number; sql: number; count: number };
+  let tenantMemory: WebAssembly.Memory | null = null;
+  const tenantImports = s.imports(() => tenantMemory!);
+  const snapshotRequest = (): number => {
+    const lease = pool.instantiate(prepared, tenantImports);
+    tenantMemory = lease.exports[s.memoryExport] as WebAssembly.Memory;
+    try {
+      const calls = new SqlJsCalls(lease.exports, s.exportName, () => tenantMemory!);
+      calls.exec(db.db, db.sql);
+      return calls.scalar(db.db, db.count);
+    } finally {
+      lease.release();
+    }
+  };
+  for (const [label, request] of [['shared', sharedRequest], ['plain', plainRequest], ['snapshot', snapshotRequest]] as const) {
+    check(request() === 50, `sql.js ${label} request did not count 50 rows`);
+  }
+  const times = measure([
+    { name: 'shared module, new database', run: () => void sharedRequest() },
+    { name: 'fresh module, plain V8 (no glue)', run: () => void plainRequest() },
+    { name: 'snapshot tenant (cow, restore-dirty)', run: () => void snapshotRequest() },
+  ], Math.max(4, Math.floor(o.samples / 2)), o.rounds);
+  return {
+    name,
+    status: 'measured',
+    baseline: 'shared module, new database',
+    rows: rows(times, 'shared module, new database'),
+    note: `snapshot: ${prepared.snapshot?.memory?.pages ?? 0} pages, ${prepared.snapshot?.memory?.dataBytes ?? 0} bytes of data`,
+  };
+}
+
 export async function measureSnapshotSection(options: SnapshotSectionOptions = {}): Promise<SnapshotSection> {
   const o = { samples: options.samples ?? 60, rounds: options.rounds ?? 4 };
   const pool = new InstancePool({ strategy: 'cow', limits: { maxSlots: 4 } });
   try {
-    return { groups: [await synthetic(pool, o), await wizer(pool, o), await quickjs(pool, o)] };
+    return { groups: [await synthetic(pool, o), await wizer(pool, o), await quickjs(pool, o), await sqljs(pool, o)] };
   } finally {
     pool.close();
   }

@@ -25,7 +25,7 @@ export const BENCH_FLAGS: Record<string, FlagSpec> = {
   json: { value: true, placeholder: 'FILE', description: 'write the raw results as JSON' },
   svg: { value: true, placeholder: 'FILE', description: 'write a chart (grouped bars, log scale) as SVG' },
   out: { value: true, placeholder: 'PREFIX', description: 'write PREFIX.json, PREFIX.svg and PREFIX.md' },
-  snapshots: { value: false, description: 'run only the snapshots section: plain instantiate + init vs snapshot tenants, Wizer, QuickJS (--json writes its results)' },
+  snapshots: { value: false, description: 'run only the snapshots section: plain instantiate + init vs snapshot tenants, Wizer, QuickJS, sql.js (--json writes its results)' },
   help: { value: false, description: 'show this help' },
 };
 
