@@ -8,6 +8,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { createPool, isCowpoolError } from '../src/index.js';
+import { checkSnapshotShape } from '../src/snapshot/instrumented-module.js';
+import { parseModule } from '../src/wasm/parse-module.js';
 import { watModule } from './helpers/wat-module.js';
 
 async function refusal(bytes: Uint8Array, initialize: Parameters<ReturnType<typeof createPool>['prepare']>[1]): Promise<string> {
@@ -89,6 +91,21 @@ describe('snapshot refusals', () => {
     const message = await refusal(bytes, { initialize: { run: (i) => (i.exports.set as (v: unknown) => void)(other.exports.f) } });
     expect(message).toMatch(/mutable global 0 \(funcref\) holds a function that is neither one of the module's functions nor one of its imports/);
     await accepted(bytes, { initialize: { export: 'own' } });
+  });
+
+  it('a 64-bit memory or a second memory (checked on the parse: this engine rejects both before)', async () => {
+    const shapeRefusal = (bytes: Uint8Array): string => {
+      try {
+        checkSnapshotShape(bytes, parseModule(bytes), 'm.wasm');
+      } catch (e) {
+        if (isCowpoolError(e, 'SNAPSHOT_UNSUPPORTED')) return e.message;
+        throw e;
+      }
+      throw new Error('accepted');
+    };
+    expect(shapeRefusal(await watModule('(module (memory i64 1))', { memory64: true }))).toMatch(/memory 0 uses 64-bit addresses/);
+    expect(shapeRefusal(await watModule('(module (memory 1) (memory 1))', { multi_memory: true }))).toMatch(/2 memories/);
+    expect(() => checkSnapshotShape(new Uint8Array(0), parseModule(Uint8Array.of(0, 0x61, 0x73, 0x6d, 1, 0, 0, 0)), 'empty.wasm')).not.toThrow();
   });
 
   it('a shared memory, before anything runs', async () => {

@@ -161,4 +161,23 @@ describe('snapshot tenant equals fresh instance + initializer', async () => {
       pool.close();
     }
   });
+
+  it.each(['madvise', 'restore-dirty', 'track-writes'] as const)('cow / %s: alternating with the same module prepared without a snapshot, in one slot', async (mode) => {
+    const pool = createPool({ strategy: 'cow', limits: { maxSlots: 1 }, reset: { mode } });
+    try {
+      const snapshot = await pool.prepare(bytes, { initialize });
+      const original = await pool.prepare(bytes);
+      const plain = observe(new WebAssembly.Instance(reference.module, noteImports([])).exports as Record<string, unknown>, reference.module, PROBES);
+      for (let round = 0; round < 3; round++) {
+        for (const [prepared, wanted] of [[snapshot, expected], [original, plain]] as const) {
+          const lease = pool.instantiate(prepared, noteImports([]));
+          expect(observe(lease.exports, reference.module, PROBES), `round ${round}`).toEqual(wanted);
+          (lease.exports.scribble as () => void)();
+          lease.release();
+        }
+      }
+    } finally {
+      pool.close();
+    }
+  });
 });

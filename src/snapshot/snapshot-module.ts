@@ -45,13 +45,13 @@ export function nonZeroRuns(bytes: Uint8Array, chunk: number = SNAPSHOT_CHUNK_BY
   let size = chunk;
   for (;;) {
     const runs: MemoryRun[] = [];
-    const words = new BigUint64Array(bytes.buffer, bytes.byteOffset, Math.floor(bytes.length / 8));
+    // Whole 32-bit words when the view allows it, bytes otherwise.
+    const words = bytes.byteOffset % 4 === 0 ? new Uint32Array(bytes.buffer, bytes.byteOffset, Math.floor(bytes.length / 4)) : null;
     for (let offset = 0; offset < bytes.length; offset += size) {
       const end = Math.min(bytes.length, offset + size);
       let nonZero = false;
-      // Whole 8-byte words when aligned, bytes otherwise.
-      if (bytes.byteOffset % 8 === 0 && offset % 8 === 0 && end % 8 === 0) {
-        for (let w = offset / 8; w < end / 8; w++) if (words[w] !== 0n) { nonZero = true; break; }
+      if (words !== null && offset % 4 === 0 && end % 4 === 0) {
+        for (let w = offset / 4; w < end / 4; w++) if (words[w] !== 0) { nonZero = true; break; }
       } else {
         for (let i = offset; i < end; i++) if (bytes[i] !== 0) { nonZero = true; break; }
       }

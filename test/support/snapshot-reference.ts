@@ -6,6 +6,7 @@
  * outcome of each no-argument probe export, in order.
  */
 import type { InitializeOptions } from '../../src/index.js';
+import { parseModule } from '../../src/wasm/parse-module.js';
 import { describeValue, instanceState, outcomeOf, type InstanceState, type Outcome } from '../helpers/instance-state.js';
 
 export interface Observation {
@@ -17,22 +18,12 @@ export interface Observation {
 function importedMemory(module: WebAssembly.Module, bytes: Uint8Array): { module: string; name: string; memory: WebAssembly.Memory } | null {
   const entry = WebAssembly.Module.imports(module).find((i) => i.kind === 'memory');
   if (entry === undefined) return null;
-  // The limits are not in the JS API's description: read them from the import entry (tests use small modules).
-  const descriptor = memoryLimitsOf(bytes);
+  // The JS API does not describe an import's limits; the parse does.
+  const limits = parseModule(bytes).memories[0]!.limits;
+  const descriptor: WebAssembly.MemoryDescriptor = { initial: limits.initial };
+  if (limits.maximum !== null) descriptor.maximum = limits.maximum;
   return { module: entry.module, name: entry.name, memory: new WebAssembly.Memory(descriptor) };
 }
-
-/** Limits of the first memory import, found by the text-format tests' only memory import. */
-function memoryLimitsOf(bytes: Uint8Array): WebAssembly.MemoryDescriptor {
-  // Lazy import so the parser is only loaded when needed.
-  const info = parseModuleSync(bytes);
-  const m = info.memories[0]!;
-  const d: WebAssembly.MemoryDescriptor = { initial: m.limits.initial };
-  if (m.limits.maximum !== null) d.maximum = m.limits.maximum;
-  return d;
-}
-
-import { parseModule as parseModuleSync } from '../../src/wasm/parse-module.js';
 
 /** A plain instance of `bytes` after start and `initialize` ran, with what the initializer returned. */
 export async function referenceInstance(
