@@ -10,7 +10,7 @@ import { measureSnapshotSection } from '../src/bench/snapshot-section.js';
 
 describe('bench: snapshots section', () => {
   it('measures the synthetic, Wizer, QuickJS and sql.js groups against their baselines', async () => {
-    const section = await measureSnapshotSection({ samples: 4, rounds: 2 });
+    const section = await measureSnapshotSection({ samples: 4, rounds: 2, warmup: 1 });
     expect(section.groups.map((g) => g.status)).toEqual(['measured', 'measured', 'measured', 'measured']);
     for (const g of section.groups) {
       if (g.status !== 'measured') continue;

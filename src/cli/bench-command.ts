@@ -101,7 +101,7 @@ export async function benchCommand(argv: readonly string[], io: CliIo, env: Benc
   if (args.flags.has('snapshots')) {
     const json = value('json') ?? (value('out') === undefined ? undefined : `${value('out')}-snapshots.json`);
     if (json !== undefined) checkWritable([json]);
-    const section = await measureSnapshotSection(args.flags.has('quick') ? { samples: 8, rounds: 2 } : {});
+    const section = await measureSnapshotSection(args.flags.has('quick') ? { samples: 8, rounds: 2, warmup: 2 } : {});
     io.stdout(formatSnapshotSection(section));
     if (json !== undefined) {
       write(json, `${JSON.stringify(section, null, 2)}\n`);
