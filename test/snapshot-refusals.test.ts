@@ -8,7 +8,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { createPool, isCowpoolError } from '../src/index.js';
-import { checkSnapshotShape } from '../src/snapshot/instrumented-module.js';
+import { checkSnapshotShape } from '../src/snapshot/snapshot-shape.js';
 import { parseModule } from '../src/wasm/parse-module.js';
 import { watModule } from './helpers/wat-module.js';
 

@@ -24,7 +24,6 @@ import { ByteWriter } from '../wasm/byte-writer.js';
 import type { ExternKind, ModuleInfo } from '../wasm/module-info.js';
 import { SECTION_ID, type SectionSpan } from '../wasm/module-sections.js';
 import { editSections, vectorContent, vectorEntries } from '../wasm/section-edit.js';
-import { snapshotUnsupported } from './snapshot-unsupported.js';
 
 export const SNAPSHOT_EXPORT_PREFIX = '__cowpool_snapshot_';
 
@@ -55,60 +54,11 @@ export interface Instrumentation {
 
 const KIND_BYTE: Record<ExternKind, number> = { function: 0, table: 1, memory: 2, global: 3, tag: 4 };
 const REF_TYPE_BYTE: Record<string, number> = { funcref: 0x70, externref: 0x6f };
-const BITS_TYPES = new Set(['i32', 'i64', 'f32', 'f64', 'v128']);
 
 /** A function body with no locals. */
 function body(instrs: number[] | Uint8Array): Uint8Array {
   const code = new ByteWriter(instrs.length + 2).u8(0).bytes(Uint8Array.from(instrs)).u8(0x0b).finish();
   return new ByteWriter(code.length + 5).u32(code.length).bytes(code).finish();
-}
-
-/**
- * Refuses, before anything runs, the modules whose state the snapshot cannot
- * express: shared, 64-bit or several memories; tables with an initial-value
- * expression; mutable globals of types other than numbers, v128, funcref and externref.
- */
-export function checkSnapshotShape(bytes: Uint8Array, info: ModuleInfo, moduleName: string): void {
-  if (info.memories.length > 1) throw snapshotUnsupported(moduleName, `the module has ${info.memories.length} memories; snapshots support one`);
-  const memory = info.memories[0];
-  if (memory?.limits.shared === true) {
-    throw snapshotUnsupported(moduleName, `memory 0 is shared (${memory.imported ? 'imported' : 'defined'}): other threads may write it during and after initialization`);
-  }
-  if (memory?.limits.is64 === true) throw snapshotUnsupported(moduleName, 'memory 0 uses 64-bit addresses (memory64)');
-  for (const g of info.globals) {
-    if (g.mutable && !BITS_TYPES.has(g.valtype) && REF_TYPE_BYTE[g.valtype] === undefined) {
-      throw snapshotUnsupported(moduleName, `mutable global ${g.index} has type ${g.valtype}; snapshots capture numbers, v128, funcref and externref (null) only`);
-    }
-  }
-  definedTableEntries(bytes, info, moduleName);
-}
-
-export interface TableEntryBytes {
-  index: number;
-  /** The element type's encoding. */
-  typeBytes: Uint8Array;
-}
-
-/**
- * The defined tables' entries in the table section (element type bytes),
- * refusing a table with an initial-value expression (the 0x40 prefix of the
- * function-references proposal).
- */
-export function definedTableEntries(bytes: Uint8Array, info: ModuleInfo, moduleName: string): TableEntryBytes[] {
-  const span = info.sections.find((s) => s.id === SECTION_ID.table);
-  const defined = info.tables.filter((t) => !t.imported);
-  if (span === undefined || defined.length === 0) return [];
-  const out: TableEntryBytes[] = [];
-  // Each plain entry is its element type then its limits; the next starts where the limits end.
-  let at = span.end - vectorEntries(bytes, span).entries.length;
-  for (const t of defined) {
-    if (bytes[at] === 0x40) {
-      throw snapshotUnsupported(moduleName, `table ${t.index} declares an initial-value expression; snapshots support tables that start null`);
-    }
-    out.push({ index: t.index, typeBytes: bytes.slice(at, t.limits.start) });
-    at = t.limits.end;
-  }
-  return out;
 }
 
 /** Builds the instrumented copy. `info` must be the parse of `bytes`. */

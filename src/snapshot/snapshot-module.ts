@@ -28,7 +28,7 @@ import type { Limits, ModuleInfo } from '../wasm/module-info.js';
 import { SECTION_ID } from '../wasm/module-sections.js';
 import { editSections, vectorContent, vectorEntries, type SectionEdits } from '../wasm/section-edit.js';
 import type { CapturedState, CapturedValue } from './captured-state.js';
-import { definedTableEntries } from './instrumented-module.js';
+import { definedTableEntries } from './snapshot-shape.js';
 
 /** Granularity at which runs of zero bytes are left out of the data segments. */
 export const SNAPSHOT_CHUNK_BYTES = 4096;
