@@ -25,6 +25,10 @@ export interface ServeBenchOptions {
   /** Warm-up seconds per subject (not measured). */
   readonly warmupSeconds: number;
   readonly connections: number;
+  /** cowpool serve only: an export run once per worker; requests start from its snapshot. */
+  readonly initialize?: string;
+  /** The request body every request sends (e.g. SQL for the SQLite endpoint). */
+  readonly body?: string;
   /** Worker counts for cowpool serve. Default [1, cores]. */
   readonly workers?: readonly number[];
   readonly progress?: (line: string) => void;
@@ -112,7 +116,8 @@ export async function runServeBench(options: ServeBenchOptions): Promise<ServeBe
     { name: 'node-wasi', args: [NAIVE, 'node-wasi', options.module] },
     ...workers.map((n) => ({
       name: `cowpool (${n} worker${n === 1 ? '' : 's'})`,
-      args: [BIN, 'serve', options.module, '--port', '0', '--workers', String(n), '--deadline-ms', '10000'],
+      args: [BIN, 'serve', options.module, '--port', '0', '--workers', String(n), '--deadline-ms', '10000',
+        ...(options.initialize === undefined ? [] : ['--initialize', options.initialize])],
     })),
   ];
   const rows: ServeBenchRow[] = [];
@@ -120,7 +125,12 @@ export async function runServeBench(options: ServeBenchOptions): Promise<ServeBe
     options.progress?.(`serve bench: ${subject.name}`);
     const { child, url } = await startChild(subject.args);
     try {
-      const load = { url: `${url}/`, connections: options.connections, headers: { 'x-secret': 'bench' } };
+      const load = {
+        url: `${url}/`,
+        connections: options.connections,
+        headers: { 'x-secret': 'bench' },
+        ...(options.body === undefined ? {} : { method: 'POST', body: options.body }),
+      };
       if (options.warmupSeconds > 0) await autocannon({ ...load, duration: options.warmupSeconds });
       const r = await autocannon({ ...load, duration: options.durationSeconds });
       rows.push({ subject: subject.name, requestsPerSecond: r.requests.average, p50Ms: r.latency.p50, p99Ms: r.latency.p99, non2xx: r.non2xx, errors: r.errors + r.timeouts });

@@ -17,6 +17,8 @@ const FLAGS: Record<string, FlagSpec> = {
   warmup: { value: true, placeholder: 'S', description: 'warm-up seconds per server (default 2)' },
   connections: { value: true, placeholder: 'N', description: 'concurrent connections (default 16)' },
   workers: { value: true, placeholder: 'N,M', description: 'cowpool serve worker counts (default 1 and one per core)' },
+  initialize: { value: true, placeholder: 'EXPORT', description: 'cowpool serve starts every request from a snapshot taken after this export ran' },
+  body: { value: true, placeholder: 'TEXT', description: 'send this body with every request (POST), e.g. SQL for examples/sqlite-endpoint' },
   json: { value: true, placeholder: 'FILE', description: 'write the raw results as JSON' },
   md: { value: true, placeholder: 'FILE', description: 'write the table as Markdown' },
   svg: { value: true, placeholder: 'FILE', description: 'write a bar chart of requests per second as SVG' },
@@ -48,6 +50,8 @@ export async function benchServeCommand(argv: readonly string[], io: CliIo): Pro
     warmupSeconds: value('warmup') === '0' ? 0 : count('warmup', value('warmup'), 2),
     connections: count('connections', value('connections'), 16),
     ...(workers === undefined ? {} : { workers }),
+    ...(value('initialize') === undefined ? {} : { initialize: value('initialize') as string }),
+    ...(value('body') === undefined ? {} : { body: value('body') as string }),
     progress: (line) => io.stderr(`${line}\n`),
   });
   const table = serveBenchTable(report);
