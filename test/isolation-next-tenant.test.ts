@@ -119,7 +119,7 @@ async function runRounds(strategy: Strategy, mode: ResetMode) {
   const pool = createPool({ strategy, limits: { maxSlots: 1 }, reset: { mode } });
   const prepared = await pool.prepare(bytes);
   // At least a wasm page of zeros past the image (when there is one).
-  expect(prepared.image.byteLength).toBeLessThanOrEqual(2 * 65536);
+  expect(prepared.image.bytes.length).toBeLessThanOrEqual(2 * 65536);
   const memories = new Set<WebAssembly.Memory>();
   for (let round = 0; round < ROUNDS; round++) {
     const a = pool.instantiate(prepared);
