@@ -114,6 +114,11 @@ export async function runServeBench(options: ServeBenchOptions): Promise<ServeBe
     { name: 'floor', args: [NAIVE, 'floor', options.module] },
     { name: 'naive', args: [NAIVE, 'naive', options.module] },
     { name: 'node-wasi', args: [NAIVE, 'node-wasi', options.module] },
+    // With a snapshot, the same server without it shows what the snapshot saves.
+    ...(options.initialize === undefined ? [] : [{
+      name: 'cowpool (1 worker, no snapshot)',
+      args: [BIN, 'serve', options.module, '--port', '0', '--workers', '1', '--deadline-ms', '10000'],
+    }]),
     ...workers.map((n) => ({
       name: `cowpool (${n} worker${n === 1 ? '' : 's'})`,
       args: [BIN, 'serve', options.module, '--port', '0', '--workers', String(n), '--deadline-ms', '10000',
