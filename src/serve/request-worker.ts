@@ -104,10 +104,19 @@ function snapshotInitializer(exportName: string) {
   };
 }
 
-/** Statistics summed over the worker's pools. */
+/** How often a worker recomputes the statistics it sends with its results (pool.stats() walks every slot). */
+const STATS_EVERY_MS = 250;
+let statsAt = -Infinity;
+let statsCache: Record<string, number> = {};
+
+/** Statistics summed over the worker's pools, at most STATS_EVERY_MS old. */
 function workerStats(pools: readonly InstancePool[]): Record<string, number> {
+  const now = performance.now();
+  if (now - statsAt < STATS_EVERY_MS) return statsCache;
   const sum: Record<string, number> = {};
   for (const pool of pools) for (const [k, v] of Object.entries(flatStats(pool.stats()))) sum[k] = (sum[k] ?? 0) + v;
+  statsAt = now;
+  statsCache = sum;
   return sum;
 }
 
@@ -135,7 +144,9 @@ start().then(
         if (e instanceof WebAssembly.RuntimeError) result = { worker: threadId, kind: 'trap', message: e.message, stderr: empty, stats };
         else result = { worker: threadId, kind: 'error', message: isCowpoolError(e) ? `${e.code}: ${e.message}` : String(e), stats };
       }
-      port.postMessage({ type: 'result', value: result });
+      // The output buffers are this run's own: move them instead of copying.
+      const transfer = result.kind === 'exit' ? [result.stdout.buffer, result.stderr.buffer] : [];
+      port.postMessage({ type: 'result', value: result }, transfer.filter((b, i, all) => b.byteLength > 0 && all.indexOf(b) === i) as ArrayBuffer[]);
     });
     port.postMessage({ type: 'ready' });
   },
