@@ -70,7 +70,7 @@ export function startNaiveServer(mode: NaiveMode, modulePath: string): Promise<{
   const module = new WebAssembly.Module(readFileSync(modulePath));
   const host = new WasiHost();
   const scratch = mkdtempSync(join(tmpdir(), 'cowpool-naive-'));
-  const floorBody = Buffer.from('before=pristine\n');
+  const floorBody = Buffer.from('sum=112\n');
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));

@@ -42,6 +42,8 @@ export interface ServeBenchRow {
   /** Responses other than 2xx (should be 0). */
   readonly non2xx: number;
   readonly errors: number;
+  /** Set when the server died during its run (Node 20's node:wasi crashes under load), with how. */
+  readonly crashed?: string;
 }
 
 export interface ServeBenchReport {
@@ -98,8 +100,16 @@ async function startChild(args: readonly string[]): Promise<{ child: ChildProces
   return { child, url };
 }
 
+/** How a child ended, or null while it runs. */
+function ended(child: ChildProcess): string | null {
+  if (child.signalCode !== null) return `killed by ${child.signalCode}`;
+  if (child.exitCode !== null) return `exited with ${child.exitCode}`;
+  return null;
+}
+
 async function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return;
+  // A child killed by a signal has a null exitCode: check both, or this would wait forever.
+  if (ended(child) !== null) return;
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   child.kill('SIGTERM');
   const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
@@ -131,14 +141,24 @@ export async function runServeBench(options: ServeBenchOptions): Promise<ServeBe
     const { child, url } = await startChild(subject.args);
     try {
       const load = {
-        url: `${url}/`,
+        url: `${url}/?1234`,
         connections: options.connections,
         headers: { 'x-secret': 'bench' },
         ...(options.body === undefined ? {} : { method: 'POST', body: options.body }),
       };
       if (options.warmupSeconds > 0) await autocannon({ ...load, duration: options.warmupSeconds });
       const r = await autocannon({ ...load, duration: options.durationSeconds });
-      rows.push({ subject: subject.name, requestsPerSecond: r.requests.average, p50Ms: r.latency.p50, p99Ms: r.latency.p99, non2xx: r.non2xx, errors: r.errors + r.timeouts });
+      const how = ended(child);
+      rows.push({
+        subject: subject.name,
+        requestsPerSecond: r.requests.average,
+        p50Ms: r.latency.p50,
+        p99Ms: r.latency.p99,
+        non2xx: r.non2xx,
+        errors: r.errors + r.timeouts,
+        ...(how === null ? {} : { crashed: how }),
+      });
+      if (how !== null) options.progress?.(`serve bench: ${subject.name} ${how} during its run; its row counts what it answered before`);
     } finally {
       await stopChild(child);
     }
@@ -154,7 +174,7 @@ export function serveBenchTable(report: ServeBenchReport): string {
   const lines = [
     '| server | req/s | p50 ms | p99 ms | × naive | % of floor | non-2xx |',
     '|:---|---:|---:|---:|---:|---:|---:|',
-    ...report.rows.map((r) => `| ${r.subject} | ${fmt(r.requestsPerSecond, 0)} | ${fmt(r.p50Ms)} | ${fmt(r.p99Ms)} | ${fmt(r.requestsPerSecond / naive)}× | ${fmt((100 * r.requestsPerSecond) / floor, 0)}% | ${r.non2xx + r.errors} |`),
+    ...report.rows.map((r) => `| ${r.subject}${r.crashed === undefined ? '' : ` (server ${r.crashed} during the run)`} | ${fmt(r.requestsPerSecond, 0)} | ${fmt(r.p50Ms)} | ${fmt(r.p99Ms)} | ${fmt(r.requestsPerSecond / naive)}× | ${fmt((100 * r.requestsPerSecond) / floor, 0)}% | ${r.non2xx + r.errors} |`),
   ];
   return `${lines.join('\n')}\n`;
 }

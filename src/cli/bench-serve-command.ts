@@ -25,8 +25,8 @@ const FLAGS: Record<string, FlagSpec> = {
   help: { value: false, description: 'show this help' },
 };
 
-/** The bundled handler: a WASI CGI command with a 1 MiB data image (its C source is beside it). */
-const DEFAULT_MODULE = fileURLToPath(new URL('../../test/fixtures/wasi/cgi-secret.wasm', import.meta.url));
+/** The bundled handler: a WASI CGI command with a 1 MiB data image that reads a little of it and writes one byte (source: test/fixtures/wasi/src/cgi-image.c). */
+const DEFAULT_MODULE = fileURLToPath(new URL('../../test/fixtures/wasi/cgi-image.wasm', import.meta.url));
 
 function count(name: string, text: string | undefined, fallback: number): number {
   if (text === undefined) return fallback;
