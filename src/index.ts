@@ -21,6 +21,7 @@ export type { EmscriptenHook, Imports, PoolStats, Reservation } from './pool/ins
 export { Lease } from './pool/lease.js';
 export { PreparedModule } from './pool/prepared-module.js';
 export type { PoolFallbackReason, PrepareOptions } from './pool/prepared-module.js';
+export type { HostContext, HostFactory, InstantiateOptions } from './pool/host-context.js';
 
 export { SlotPool } from './pool/slot-pool.js';
 export type { RawAcquireOptions, SlotPoolStats } from './pool/slot-pool.js';

@@ -36,6 +36,8 @@ import { SLOT_STATES, type SlotState } from '../slots/slot-state.js';
 import { V8Slot } from '../slots/v8-slot.js';
 import { residentPrivateBytesOf, type MemoryCounters } from './memory-counters.js';
 import { guardImports, importValues, InstanceCalls, relinkImports } from './instance-calls.js';
+import { HostBinding, type InstantiateOptions } from './host-context.js';
+import { SlotHostBindings } from './slot-host-bindings.js';
 import { Lease, type LeaseBacking } from './lease.js';
 import { prepareModule, PreparedModule, type PoolFallbackReason, type PrepareOptions } from './prepared-module.js';
 import { InstanceSnapshot } from './reuse-snapshot.js';
@@ -47,8 +49,8 @@ export type Imports = WebAssembly.Imports;
 export interface Reservation {
   /** The memory the instance will get (null when the module is not pooled). Glue may build views on it now. */
   readonly memory: WebAssembly.Memory | null;
-  /** Creates the instance in the reserved slot. Once only. */
-  instantiate(imports?: Imports): Lease;
+  /** Creates the instance in the reserved slot. Once only. (`{ data }` for a module prepared with `host`.) */
+  instantiate(imports?: Imports | InstantiateOptions): Lease;
   /** Gives the slot back without instantiating. */
   cancel(): void;
 }
@@ -137,6 +139,7 @@ export class InstancePool {
   readonly #slots: V8Slot[] = [];
   readonly #kept = new Map<number, KeptInstance>();
   readonly #links: (SlotLink | undefined)[] = [];
+  readonly #hosts = new SlotHostBindings();
   readonly #waiters = new SlotWaiters();
   readonly #registry = new FinalizationRegistry<ReclaimToken>((token) => this.#reclaim(token));
   readonly #prepared = new Set<PreparedModule>();
@@ -168,8 +171,15 @@ export class InstancePool {
     return prepared;
   }
 
-  /** A fresh instance of `prepared`, synchronously. Throws POOL_EXHAUSTED when no slot is free. */
-  instantiate(prepared: PreparedModule, imports: Imports = {}): Lease {
+  /**
+   * A fresh instance of `prepared`, synchronously. Throws POOL_EXHAUSTED when
+   * no slot is free. For a module prepared with `host`, the second argument
+   * is `{ data }` (the slot's host bindings are the imports).
+   */
+  instantiate(prepared: PreparedModule, imports?: Imports): Lease;
+  instantiate(prepared: PreparedModule, options: InstantiateOptions): Lease;
+  instantiate(prepared: PreparedModule, importsOrOptions?: Imports | InstantiateOptions): Lease;
+  instantiate(prepared: PreparedModule, imports: Imports | InstantiateOptions = {}): Lease {
     this.#assertOpen('instantiate()');
     this.#assertOwn(prepared);
     if (!prepared.pooled) return this.#plainReservation(prepared).instantiate(imports);
@@ -181,7 +191,7 @@ export class InstancePool {
   }
 
   /** Like instantiate, but waits for a slot when the policy is `wait`. */
-  async instantiateAsync(prepared: PreparedModule, imports: Imports = {}): Promise<Lease> {
+  async instantiateAsync(prepared: PreparedModule, imports: Imports | InstantiateOptions = {}): Promise<Lease> {
     return (await this.reserveAsync(prepared)).instantiate(imports);
   }
 
@@ -213,6 +223,7 @@ export class InstancePool {
   emscriptenHook(prepared: PreparedModule, onLease?: (lease: Lease) => void): EmscriptenHook {
     let reservation: Reservation | null = null;
     let lease: Lease | null = null;
+    if (prepared.host !== null) throw new CowpoolError('INVALID_ARGUMENT', `emscriptenHook: ${prepared.name} was prepared with host bindings; glue brings its own imports, so prepare it without \`host\``);
     const hook = ((imports: Imports, receiveInstance: (instance: WebAssembly.Instance, module?: WebAssembly.Module) => void) => {
       if (lease !== null) {
         throw new CowpoolError('INVALID_ARGUMENT', 'emscriptenHook: this hook already served an instance; make one hook per instance');
@@ -264,6 +275,7 @@ export class InstancePool {
     for (const slot of this.#slots) if (slot.state !== 'leased') slot.retire();
     this.#kept.clear();
     this.#links.length = 0;
+    this.#hosts.clear();
     for (const prepared of this.#prepared) prepared.image.release();
     this.#prepared.clear();
   }
@@ -334,14 +346,26 @@ export class InstancePool {
     }
     return {
       memory: null,
-      instantiate: (imports: Imports = {}) => {
+      instantiate: (given: Imports | InstantiateOptions = {}) => {
         if (done) throw new CowpoolError('INVALID_ARGUMENT', 'reservation.instantiate(): this reservation was already used or cancelled; take a new one with pool.reserve(prepared)');
         done = true;
         this.#assertOpen('reservation.instantiate()');
+        // A plain instance gets its own host binding (no slot to keep it for).
+        const binding = prepared.host === null ? null : new HostBinding(prepared.host, prepared.name);
+        const imports = binding === null ? (given as Imports) : binding.imports;
+        binding?.attach(null, (given as InstantiateOptions).data, null);
         // Guarded like a pooled one, so release() from inside a call fails the same way under every strategy.
         const calls = new InstanceCalls();
-        const instance = new WebAssembly.Instance(prepared.module, guardImports(prepared, imports, importValues(prepared, imports), calls, null));
-        return this.#lease(prepared, instance, plainMemory(prepared, instance, imports), null, calls);
+        let instance: WebAssembly.Instance;
+        try {
+          instance = new WebAssembly.Instance(prepared.module, guardImports(prepared, imports, importValues(prepared, imports), calls, null));
+        } catch (e) {
+          binding?.detach();
+          throw e;
+        }
+        const memory = plainMemory(prepared, instance, imports);
+        binding?.instantiated(memory, instance.exports);
+        return this.#lease(prepared, instance, memory, null, calls, binding);
       },
       cancel: () => {
         done = true;
@@ -355,7 +379,7 @@ export class InstancePool {
     const token: ReclaimToken = { slot: slot.id, kind: 'reservation' };
     const reservation: Reservation = {
       memory,
-      instantiate: (imports: Imports = {}) => {
+      instantiate: (imports: Imports | InstantiateOptions = {}) => {
         if (done) throw new CowpoolError('INVALID_ARGUMENT', 'reservation.instantiate(): this reservation was already used or cancelled; take a new one with pool.reserve(prepared)');
         done = true;
         this.#registry.unregister(token);
@@ -375,18 +399,24 @@ export class InstancePool {
   }
 
   /** Instantiates in an acquired slot; on failure the slot goes back to the pool. */
-  #leaseInSlot(prepared: PreparedModule, slot: V8Slot, imports: Imports): Lease {
+  #leaseInSlot(prepared: PreparedModule, slot: V8Slot, given: Imports | InstantiateOptions): Lease {
     const memory = slot.memory as WebAssembly.Memory;
     let linked: { instance: WebAssembly.Instance; calls: InstanceCalls };
+    let binding: HostBinding | null = null;
     try {
       this.#assertOpen('instantiate()');
-      linked = this.#instanceIn(prepared, slot, memory, imports);
+      // A module prepared with `host`: the slot's bindings are the imports, pointed at this tenant (its start function included).
+      binding = prepared.host === null ? null : this.#hosts.forSlot(slot.id, prepared);
+      binding?.attach(memory, (given as InstantiateOptions).data, null);
+      linked = this.#instanceIn(prepared, slot, memory, binding === null ? (given as Imports) : binding.imports);
+      binding?.instantiated(memory, linked.instance.exports);
     } catch (e) {
       // Nothing of the instance runs any more (a start function that threw has unwound).
+      binding?.detach();
       this.#giveBack(slot, prepared);
       throw e;
     }
-    return this.#lease(prepared, linked.instance, memory, slot, linked.calls);
+    return this.#lease(prepared, linked.instance, memory, slot, linked.calls, binding);
   }
 
   #instanceIn(prepared: PreparedModule, slot: V8Slot, memory: WebAssembly.Memory, imports: Imports): { instance: WebAssembly.Instance; calls: InstanceCalls } {
@@ -426,7 +456,7 @@ export class InstancePool {
     return link;
   }
 
-  #lease(prepared: PreparedModule, instance: WebAssembly.Instance, memory: WebAssembly.Memory | null, slot: V8Slot | null, calls: InstanceCalls): Lease {
+  #lease(prepared: PreparedModule, instance: WebAssembly.Instance, memory: WebAssembly.Memory | null, slot: V8Slot | null, calls: InstanceCalls, binding: HostBinding | null = null): Lease {
     const c = this.#counters;
     c.acquired += 1;
     c.active += 1;
@@ -437,6 +467,7 @@ export class InstancePool {
       calls,
       giveBack: () => {
         this.#registry.unregister(token);
+        binding?.detach();
         c.active -= 1;
         c.released += 1;
         if (slot !== null) this.#giveBack(slot, prepared);
@@ -504,6 +535,7 @@ export class InstancePool {
     slot.retire();
     this.#kept.delete(slot.id);
     this.#links[slot.id] = undefined;
+    this.#hosts.of(slot.id)?.detach();
     this.#allocator.free(slot.id, null);
     this.#waiters.notify();
   }

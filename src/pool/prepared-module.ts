@@ -10,6 +10,7 @@ import { WASM_PAGE, type MemoryShape } from '../slots/memory-shape.js';
 import { PoolImage } from './pool-image.js';
 import type { ResetSettings } from '../slots/memory-reset.js';
 import { parseConfig } from '../config/load-config.js';
+import type { HostFactory } from './host-context.js';
 
 /**
  * Why a module is served by plain V8 instantiation: a reason from the module
@@ -40,6 +41,8 @@ export class PreparedModule {
     readonly name: string,
     /** How this module's slots are reset: the pool's `reset` config with the module's override applied. */
     readonly resetSettings: ResetSettings,
+    /** Host bindings made once per slot (`prepare(bytes, { host })`); null when the tenant passes imports. */
+    readonly host: HostFactory | null = null,
   ) {}
 
   /** True when the memory is a copy-on-write view of the image. */
@@ -76,6 +79,13 @@ export interface PrepareOptions {
    * same few pages.
    */
   reset?: Partial<Pick<ResetSettings, 'mode' | 'keepResidentBytes' | 'maxResidentBytes' | 'trimEvery'>>;
+  /**
+   * Host bindings made once per slot: called with a `ctx` that points at
+   * whichever tenant is calling, it returns the imports every tenant of the
+   * slot is linked to. `instantiate(prepared, { data })` then takes
+   * per-request data instead of imports.
+   */
+  host?: HostFactory<any>;
 }
 
 /** Parses, rewrites and compiles `bytes` for a pool configured by `config`. */
@@ -101,6 +111,9 @@ export async function prepareModule(
     );
   }
   const name = options.name ?? 'module';
+  if (options.host !== undefined && typeof options.host !== 'function') {
+    throw new CowpoolError('INVALID_ARGUMENT', `prepare(${name}) options.host must be a function (ctx) => imports, got ${typeof options.host}`);
+  }
   // The override goes through the same schema as the pool's config, so a bad
   // value is reported with its field and fix.
   const resetSettings: ResetSettings = options.reset === undefined
@@ -149,5 +162,6 @@ export async function prepareModule(
     strategy,
     name,
     resetSettings,
+    options.host ?? null,
   );
 }
