@@ -40,6 +40,8 @@ export type { ElementInit, FuncTable } from './table/element-segments.js';
 export { runWasi, wasiHost } from './host/run-wasi.js';
 export type { RunWasiOptions, WasiModuleSource, WasiSession } from './host/run-wasi.js';
 export { runWasiInPool } from './host/pool-run-wasi.js';
+// Loaded for its effect too: it installs the runner pool.runWasi uses (see src/pool/wasi-runner.ts).
+export { wasiSlotHost } from './host/wasi-slot-host.js';
 export type { WasiPool } from './host/pool-run-wasi.js';
 export { IMPLEMENTED_CALLS, WasiHost } from './host/wasi-host.js';
 export type { WasiImports } from './host/wasi-host.js';

@@ -36,8 +36,11 @@ import { SLOT_STATES, type SlotState } from '../slots/slot-state.js';
 import { V8Slot } from '../slots/v8-slot.js';
 import { residentPrivateBytesOf, type MemoryCounters } from './memory-counters.js';
 import { guardImports, importValues, InstanceCalls, relinkImports } from './instance-calls.js';
-import { HostBinding, type InstantiateOptions } from './host-context.js';
+import { HostBinding, type HostFactory, type InstantiateOptions } from './host-context.js';
 import { SlotHostBindings } from './slot-host-bindings.js';
+import { installedWasiRunner } from './wasi-runner.js';
+import type { RunWasiOptions } from '../host/run-wasi.js';
+import type { WasiResult } from '../host/wasi-run.js';
 import { Lease, type LeaseBacking } from './lease.js';
 import { prepareModule, PreparedModule, type PoolFallbackReason, type PrepareOptions } from './prepared-module.js';
 import { InstanceSnapshot } from './reuse-snapshot.js';
@@ -190,6 +193,28 @@ export class InstancePool {
     return this.#leaseInSlot(prepared, slot, imports);
   }
 
+  /**
+   * Runs a WASI command (`_start`) on a fresh tenant of `prepared` and
+   * returns its exit code and output. The WASI host's functions are made once
+   * per slot (host bindings), so under `reuse` a slot keeps its instance
+   * across runs. The host is reached through an installed runner (see
+   * wasi-runner.ts): the pool does not load src/host itself.
+   */
+  runWasi(prepared: PreparedModule, options: RunWasiOptions = {}): WasiResult {
+    this.#assertOpen('runWasi()');
+    this.#assertOwn(prepared);
+    const wasi = installedWasiRunner();
+    return wasi.run((data) => this.#instantiateWith(prepared, prepared.host ?? wasi.host, data), prepared, options);
+  }
+
+  /** instantiate() of a tenant linked to the host bindings `factory` makes, with `data`. */
+  #instantiateWith(prepared: PreparedModule, factory: HostFactory, data: unknown): Lease {
+    if (!prepared.pooled) return this.#plainReservation(prepared, factory).instantiate({ data });
+    const slot = this.#tryAcquireSlot(prepared);
+    if (slot === null) throw this.#exhaustedError(prepared);
+    return this.#leaseInSlot(prepared, slot, { data }, factory);
+  }
+
   /** Like instantiate, but waits for a slot when the policy is `wait`. */
   async instantiateAsync(prepared: PreparedModule, imports: Imports | InstantiateOptions = {}): Promise<Lease> {
     return (await this.reserveAsync(prepared)).instantiate(imports);
@@ -339,7 +364,7 @@ export class InstancePool {
     return slot;
   }
 
-  #plainReservation(prepared: PreparedModule): Reservation {
+  #plainReservation(prepared: PreparedModule, factory: HostFactory | null = prepared.host): Reservation {
     let done = false;
     if (prepared.fallbackReason !== null) {
       this.#fallbacks[prepared.fallbackReason] = (this.#fallbacks[prepared.fallbackReason] ?? 0) + 1;
@@ -351,7 +376,7 @@ export class InstancePool {
         done = true;
         this.#assertOpen('reservation.instantiate()');
         // A plain instance gets its own host binding (no slot to keep it for).
-        const binding = prepared.host === null ? null : new HostBinding(prepared.host, prepared.name);
+        const binding = factory === null ? null : new HostBinding(factory, prepared.name);
         const imports = binding === null ? (given as Imports) : binding.imports;
         binding?.attach(null, (given as InstantiateOptions).data, null);
         // Guarded like a pooled one, so release() from inside a call fails the same way under every strategy.
@@ -399,14 +424,14 @@ export class InstancePool {
   }
 
   /** Instantiates in an acquired slot; on failure the slot goes back to the pool. */
-  #leaseInSlot(prepared: PreparedModule, slot: V8Slot, given: Imports | InstantiateOptions): Lease {
+  #leaseInSlot(prepared: PreparedModule, slot: V8Slot, given: Imports | InstantiateOptions, factory: HostFactory | null = prepared.host): Lease {
     const memory = slot.memory as WebAssembly.Memory;
     let linked: { instance: WebAssembly.Instance; calls: InstanceCalls };
     let binding: HostBinding | null = null;
     try {
       this.#assertOpen('instantiate()');
       // A module prepared with `host`: the slot's bindings are the imports, pointed at this tenant (its start function included).
-      binding = prepared.host === null ? null : this.#hosts.forSlot(slot.id, prepared);
+      binding = factory === null ? null : this.#hosts.forSlot(slot.id, prepared, factory);
       binding?.attach(memory, (given as InstantiateOptions).data, null);
       linked = this.#instanceIn(prepared, slot, memory, binding === null ? (given as Imports) : binding.imports);
       binding?.instantiated(memory, linked.instance.exports);

@@ -4,26 +4,27 @@
  * serves that module, replaced when it serves another.
  *
  * Invariant: `#bySlot[i]`, when set, is the binding slot i's tenants of
- *            `#bySlot[i].prepared` are linked to; at most one tenant is
+ *            `#bySlot[i].prepared` linked through `#bySlot[i].factory` get; at most one tenant is
  *            attached to it at a time (a slot has one lease at a time).
  */
-import { HostBinding } from './host-context.js';
+import { HostBinding, type HostFactory } from './host-context.js';
 import type { PreparedModule } from './prepared-module.js';
 
 interface SlotBinding {
   prepared: PreparedModule;
+  factory: HostFactory;
   binding: HostBinding;
 }
 
 export class SlotHostBindings {
   readonly #bySlot: (SlotBinding | undefined)[] = [];
 
-  /** Slot `slot`'s binding for `prepared` (which has a host), made on first use. */
-  forSlot(slot: number, prepared: PreparedModule): HostBinding {
+  /** Slot `slot`'s binding for `prepared` made by `factory` (the module's `host`, or the WASI host), made on first use. */
+  forSlot(slot: number, prepared: PreparedModule, factory: HostFactory): HostBinding {
     const last = this.#bySlot[slot];
-    if (last !== undefined && last.prepared === prepared) return last.binding;
-    const binding = new HostBinding(prepared.host!, prepared.name);
-    this.#bySlot[slot] = { prepared, binding };
+    if (last !== undefined && last.prepared === prepared && last.factory === factory) return last.binding;
+    const binding = new HostBinding(factory, prepared.name);
+    this.#bySlot[slot] = { prepared, factory, binding };
     return binding;
   }
 
