@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { CowpoolError, isCowpoolError } from '../errors.js';
 import { loadConfig, loadRawSlotPoolConfig } from '../config/load-config.js';
 import { prepareLayout } from '../wasm/prepare-layout.js';
+import { reuseRefusals } from '../wasm/reuse-eligibility.js';
 import { benchCommand } from './bench-command.js';
 import { serveCommand } from './serve-command.js';
 import { flagHelp, parseArgs, type FlagSpec } from './cli-args.js';
@@ -101,7 +102,10 @@ function inspect(argv: readonly string[], io: CliIo): number {
     return args.flags.has('help') ? 0 : 2;
   }
   const path = args.positionals[0] as string;
-  const layout = prepareLayout(readModule(path));
+  const bytes = readModule(path);
+  const layout = prepareLayout(bytes);
+  // Whether the `reuse` strategy would keep this module's instance (and every reason it would not).
+  const refusals = layout.cow ? reuseRefusals(bytes) : [];
   const summary = {
     module: path,
     cow: layout.cow,
@@ -115,6 +119,7 @@ function inspect(argv: readonly string[], io: CliIo): number {
     passiveSegments: layout.passiveSegments,
     tables: layout.tables.length,
     exports: layout.exports.length,
+    reuse: { eligible: layout.cow && refusals.length === 0, refusals },
   };
   if (args.flags.has('json')) {
     io.stdout(`${JSON.stringify(summary, null, 2)}\n`);
@@ -128,6 +133,7 @@ function inspect(argv: readonly string[], io: CliIo): number {
         `image           ${layout.image.length} bytes (${layout.activeSegments} active segments, ${layout.imageDataBytes} data bytes)`,
         `passive data    ${layout.passiveSegments} segments`,
         `tables/exports  ${layout.tables.length} / ${layout.exports.length}`,
+        `reuse           ${!layout.cow ? 'not pooled' : refusals.length === 0 ? 'instance kept and rewound (exact)' : `new instance per tenant — ${refusals.map((r) => `${r.reason}: ${r.detail}`).join('; ')}`}`,
       ].join('\n') + '\n',
     );
   }

@@ -9,7 +9,8 @@
  * - copy:  pooled memory, image copied in, zeroed on release.
  * - cow:   pooled memory, image mapped copy-on-write, reset by the addon.
  * - reuse: the cow slot keeps its instance; release rewinds memory, globals
- *          and tables. Weaker isolation: see SECURITY.md.
+ *          and tables. Only for modules whose rewind is exact (reuseRefusals);
+ *          the others get a new instance per tenant. See SECURITY.md.
  *
  * Invariant: `#slots[i]` exists for every index the allocator has handed out.
  * Invariant: a slot index is used by the allocator iff its V8Slot is leased
@@ -41,6 +42,7 @@ import { SlotHostBindings } from './slot-host-bindings.js';
 import { installedWasiRunner } from './wasi-runner.js';
 import type { RunWasiOptions } from '../host/run-wasi.js';
 import type { WasiResult } from '../host/wasi-run.js';
+import type { ReuseRefusal } from '../wasm/reuse-eligibility.js';
 import { Lease, type LeaseBacking } from './lease.js';
 import { prepareModule, PreparedModule, type PoolFallbackReason, type PrepareOptions } from './prepared-module.js';
 import { InstanceSnapshot } from './reuse-snapshot.js';
@@ -93,6 +95,8 @@ export interface ModuleStats {
   pooled: boolean;
   fallbackReason: PoolFallbackReason | null;
   resetMode: { requested: string; active: string; resets: number } | null;
+  /** Under `reuse`: whether instances are kept across tenants, and every reason they are not. Null under other strategies. */
+  reuse: { eligible: boolean; refusals: ReuseRefusal[] } | null;
 }
 
 interface ReclaimToken {
@@ -314,6 +318,7 @@ export class InstancePool {
         pooled: p.pooled,
         fallbackReason: p.fallbackReason,
         resetMode: reset === undefined ? null : { requested: reset.requested, active: reset.active, resets: reset.resets },
+        reuse: p.pooled && p.strategy === 'reuse' ? { eligible: p.reusable, refusals: [...p.reuseRefusals] } : null,
       };
     });
   }
@@ -455,7 +460,8 @@ export class InstancePool {
     }
     const link = this.#link(prepared, slot, memory, imports, values);
     const instance = new WebAssembly.Instance(prepared.module, link.imports);
-    if (prepared.strategy === 'reuse') {
+    // A module the rewind cannot make fresh (reuseRefusals) gets a new instance every time.
+    if (prepared.reusable) {
       this.#kept.set(slot.id, { prepared, instance, memory, snapshot: InstanceSnapshot.take(instance, prepared.layout.internals), linked: values, calls: link.calls });
     }
     return { instance, calls: link.calls };

@@ -11,6 +11,7 @@ import { PoolImage } from './pool-image.js';
 import type { ResetSettings } from '../slots/memory-reset.js';
 import { parseConfig } from '../config/load-config.js';
 import type { HostFactory } from './host-context.js';
+import { reuseRefusals, type ReuseRefusal } from '../wasm/reuse-eligibility.js';
 
 /**
  * Why a module is served by plain V8 instantiation: a reason from the module
@@ -43,7 +44,18 @@ export class PreparedModule {
     readonly resetSettings: ResetSettings,
     /** Host bindings made once per slot (`prepare(bytes, { host })`); null when the tenant passes imports. */
     readonly host: HostFactory | null = null,
+    /**
+     * Under `reuse`: why the rewind cannot make an instance fresh (see
+     * reuse-eligibility.ts); the instance is then dropped on every release,
+     * as under `cow`. Empty when the module is eligible or not served by reuse.
+     */
+    readonly reuseRefusals: readonly ReuseRefusal[] = [],
   ) {}
+
+  /** True when `reuse` keeps this module's instance across tenants. */
+  get reusable(): boolean {
+    return this.pooled && this.strategy === 'reuse' && this.reuseRefusals.length === 0;
+  }
 
   /** True when the memory is a copy-on-write view of the image. */
   get cow(): boolean {
@@ -163,5 +175,6 @@ export async function prepareModule(
     name,
     resetSettings,
     options.host ?? null,
+    pooled && strategy === 'reuse' ? reuseRefusals(input) : [],
   );
 }

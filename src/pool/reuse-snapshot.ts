@@ -3,12 +3,12 @@
  * globals and defined tables, read through the reserved exports the rewrite
  * adds (`__cowpool_global_<i>`, `__cowpool_table_<i>`).
  *
- * What it cannot rewind — a table that grew, state held by imports, effects
- * of the start function on memory, passive data and element segments
- * dropped by `data.drop` / `elem.drop` (they stay dropped for the next
- * tenant) — is why `reuse` is the weak-isolation strategy. A grown table
- * makes the pool drop the instance instead, and so does a tenant passing
- * other import values (see InstancePool).
+ * What it cannot rewind — effects of the start function on memory, passive
+ * segments dropped by `data.drop` / `elem.drop`, globals JS cannot hold —
+ * makes a module refuse reuse at prepare (src/wasm/reuse-eligibility.ts):
+ * its instance is never kept. A grown table makes the pool drop the
+ * instance, and so does a tenant passing other import values (see
+ * InstancePool). State held by imports stays the host's.
  */
 import type { LayoutInternals } from '../wasm/prepared-layout.js';
 
