@@ -107,6 +107,19 @@ describe('reuse: eligible modules are rewound exactly, the rest get fresh instan
     pool.close();
   });
 
+  it('a start function that only zeroes bytes the image has as zeros (LLVM\'s .bss clear) is exact; any other is refused', async () => {
+    const startModule = (body: string, data = '') => watModule(`(module (memory 1) ${data} (func $s ${body}) (start $s))`);
+    const zeroFill = await startModule('(memory.fill (i32.const 100) (i32.const 0) (i32.const 50))', '(data (i32.const 0) "abc")');
+    expect(reuseRefusals(zeroFill, new TextEncoder().encode('abc'))).toEqual([]);
+    // The same fill over bytes the image holds: a fresh instance has zeros there, the rewound one would not.
+    const overData = await startModule('(memory.fill (i32.const 1) (i32.const 0) (i32.const 50))', '(data (i32.const 0) "abc")');
+    expect(reuseRefusals(overData, new TextEncoder().encode('abc')).map((r) => r.reason)).toEqual(['start-function']);
+    const nonZero = await startModule('(memory.fill (i32.const 100) (i32.const 7) (i32.const 50))');
+    expect(reuseRefusals(nonZero).map((r) => r.reason)).toEqual(['start-function']);
+    const more = await startModule('(memory.fill (i32.const 100) (i32.const 0) (i32.const 50)) (i32.store8 (i32.const 0) (i32.const 1))');
+    expect(reuseRefusals(more).map((r) => r.reason)).toEqual(['start-function']);
+  });
+
   it('passive segments that are never dropped do not refuse; a drop of an active segment does not either', async () => {
     const bytes = await watModule(`(module (memory 1)
       (data $p "x") (data $a (i32.const 0) "y")

@@ -105,7 +105,7 @@ function inspect(argv: readonly string[], io: CliIo): number {
   const bytes = readModule(path);
   const layout = prepareLayout(bytes);
   // Whether the `reuse` strategy would keep this module's instance (and every reason it would not).
-  const refusals = layout.cow ? reuseRefusals(bytes) : [];
+  const refusals = layout.cow ? reuseRefusals(bytes, layout.image) : [];
   const summary = {
     module: path,
     cow: layout.cow,

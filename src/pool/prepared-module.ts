@@ -175,6 +175,6 @@ export async function prepareModule(
     name,
     resetSettings,
     options.host ?? null,
-    pooled && strategy === 'reuse' ? reuseRefusals(input) : [],
+    pooled && strategy === 'reuse' ? reuseRefusals(input, layout.image) : [],
   );
 }

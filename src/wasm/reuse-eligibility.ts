@@ -12,7 +12,9 @@
  *   active or declarative segment changes nothing (they are dropped while
  *   instantiating), so only modules with passive segments are looked at.
  * - `start-function`: the start function's writes to memory are not in the
- *   image the memory is restored to.
+ *   image the memory is restored to. One shape is known exact: a start
+ *   function that only zeroes a constant range (`memory.fill` with 0, what
+ *   LLVM emits to clear .bss) over bytes the image already has as zeros.
  * - `unrestorable-global`: a mutable global JS cannot read or write (v128,
  *   exception references), so it cannot be put back.
  * - `reference-state`: a global or table of a GC reference type (struct,
@@ -25,6 +27,7 @@
  */
 import type { ModuleInfo } from './module-info.js';
 import { SECTION_ID } from './module-sections.js';
+import { ByteReader } from './byte-reader.js';
 import { parseModule } from './parse-module.js';
 
 export const REUSE_REFUSALS = ['data-drop', 'elem-drop', 'start-function', 'unrestorable-global', 'reference-state'] as const;
@@ -52,8 +55,42 @@ function hasPrefixedOp(bytes: Uint8Array, start: number, end: number, op: number
   return false;
 }
 
-/** Every reason the rewind cannot make an instance of `bytes` fresh; empty when reuse is exact. */
-export function reuseRefusals(bytes: Uint8Array, parsed?: ModuleInfo): ReuseRefusal[] {
+/**
+ * The range a start function zeroes when its whole body is
+ * `i32.const A; i32.const 0; i32.const N; memory.fill 0; end` with no locals;
+ * null for any other body.
+ */
+function zeroFillOfStart(bytes: Uint8Array, info: ModuleInfo): { at: number; length: number } | null {
+  const code = info.sections.find((s) => s.id === SECTION_ID.code);
+  const defined = (info.start ?? -1) - info.functions.imported;
+  if (code === undefined || defined < 0) return null;
+  try {
+    const r = new ByteReader(bytes, code.contentStart, code.end, 'code section');
+    const count = r.u32('function body count');
+    if (defined >= count) return null;
+    for (let i = 0; i < defined; i++) r.skip(r.u32('function body size'), 'function body');
+    const size = r.u32('function body size');
+    const body = r.sub(size, 'start function body', 'start function');
+    const op = (expected: number): boolean => body.u8('opcode') === expected;
+    if (!op(0x00)) return null; // no local declarations
+    if (!op(0x41)) return null;
+    const at = body.s32('address') >>> 0;
+    if (!op(0x41) || body.s32('value') !== 0) return null;
+    if (!op(0x41)) return null;
+    const length = body.s32('length') >>> 0;
+    if (!op(0xfc) || body.u32('bulk opcode') !== 0x0b || body.u32('memory index') !== 0 || !op(0x0b)) return null;
+    return body.pos === body.end ? { at, length } : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Every reason the rewind cannot make an instance of `bytes` fresh; empty
+ * when reuse is exact. `image` is memory 0's initial bytes (see
+ * PreparedLayout.image; zeros past its end).
+ */
+export function reuseRefusals(bytes: Uint8Array, image: Uint8Array = new Uint8Array(0), parsed?: ModuleInfo): ReuseRefusal[] {
   const info = parsed ?? parseModule(bytes);
   const refusals: ReuseRefusal[] = [];
   const code = info.sections.find((s) => s.id === SECTION_ID.code);
@@ -66,7 +103,9 @@ export function reuseRefusals(bytes: Uint8Array, parsed?: ModuleInfo): ReuseRefu
   if (passiveElems > 0 && codeHas(0x0d)) {
     refusals.push({ reason: 'elem-drop', detail: `the code may run elem.drop on one of its ${passiveElems} passive element segment(s); a dropped segment stays dropped for the next tenant` });
   }
-  if (info.start !== null) {
+  const fill = info.start === null ? null : zeroFillOfStart(bytes, info);
+  const fillIsNoOp = fill !== null && image.subarray(fill.at, fill.at + fill.length).every((b) => b === 0);
+  if (info.start !== null && !fillIsNoOp) {
     refusals.push({ reason: 'start-function', detail: `function ${info.start} runs at instantiation; its writes to memory are not in the image the rewind restores` });
   }
   for (const g of info.globals) {
