@@ -35,6 +35,12 @@ export const ERROR_CODES = [
   'SLOT_STATE',
   /** Instantiation of the module failed (link error, trap in start or data init). */
   'INSTANTIATE_FAILED',
+  /**
+   * A snapshot (`prepare(bytes, { initialize })`) cannot reproduce the
+   * initialized instance exactly; the message names what (an externref value,
+   * a changed imported global or table, a shared memory) and where.
+   */
+  'SNAPSHOT_UNSUPPORTED',
   /** The bench harness was given an unusable input. */
   'BENCH_INPUT',
   /** A run passed its `deadlineMs` (seen at its next host call; see the WASI host's notes). */

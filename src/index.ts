@@ -22,6 +22,8 @@ export { Lease } from './pool/lease.js';
 export { PreparedModule } from './pool/prepared-module.js';
 export type { PoolFallbackReason, PrepareOptions } from './pool/prepared-module.js';
 export type { HostContext, HostFactory, InstantiateOptions } from './pool/host-context.js';
+export type { InitializeOptions, InitializeRun, InitializingInstance } from './snapshot/initialize-options.js';
+export type { SnapshotReport } from './snapshot/snapshot-report.js';
 
 export { SlotPool } from './pool/slot-pool.js';
 export type { RawAcquireOptions, SlotPoolStats } from './pool/slot-pool.js';

@@ -6,21 +6,49 @@
  * build — never a failed run.
  */
 import { describe, expect, it } from 'vitest';
-import { prepareLayout } from '../src/wasm/prepare-layout.js';
-import { subjectSpecs } from '../src/bench/bench-subjects.js';
-import { syntheticModule } from '../src/bench/synthetic-modules.js';
-import { measureThreadScaling, threadWorkerPath } from '../src/bench/thread-scaling.js';
+import type { measureThreadScaling } from '../src/bench/thread-scaling.js';
+import { lastJsonLine, runTsChild, srcUrl } from './helpers/reliability-child.js';
+
+type Section = Awaited<ReturnType<typeof measureThreadScaling>>;
+
+/**
+ * Runs measureThreadScaling in a child process: its worker threads load the
+ * addon and reset memories next to the test's own thread, and a native fault
+ * in any thread takes the whole process down. In a child, that fails this
+ * test instead of the test runner's worker.
+ */
+async function measureInChild(
+  moduleName: string,
+  callTarget: boolean,
+  strategies: string[],
+  modes: string[],
+  rounds?: number,
+): Promise<{ section: Section; rounds: string[]; workerPath: string | null }> {
+  const child = await runTsChild(`
+    const { prepareLayout } = await import(${JSON.stringify(srcUrl('wasm/prepare-layout.ts'))});
+    const { subjectSpecs } = await import(${JSON.stringify(srcUrl('bench/bench-subjects.ts'))});
+    const { syntheticModule } = await import(${JSON.stringify(srcUrl('bench/synthetic-modules.ts'))});
+    const { measureThreadScaling, threadWorkerPath } = await import(${JSON.stringify(srcUrl('bench/thread-scaling.ts'))});
+    const bytes = syntheticModule(${JSON.stringify(moduleName)});
+    const module = {
+      name: ${JSON.stringify(moduleName)}, bytes, layout: prepareLayout(bytes),
+      callTarget: ${callTarget ? "{ name: 'noop', how: 'the exported no-op' }" : 'null'},
+    };
+    const rounds = [];
+    const section = await measureThreadScaling({
+      module, scenario: 'call_empty_function', specs: subjectSpecs(${JSON.stringify(strategies)}, ${JSON.stringify(modes)}),
+      counts: [1, 2], timeMs: 20, ${rounds === undefined ? '' : `rounds: ${rounds},`} onRound: (label) => rounds.push(label),
+    });
+    console.log(JSON.stringify({ section, rounds, workerPath: threadWorkerPath() }));
+  `, { asFile: true });
+  expect({ status: child.status, signal: child.signal }, child.stderr).toEqual({ status: 0, signal: null });
+  return lastJsonLine(child.stdout);
+}
 
 describe('bench thread scaling', () => {
   it('measures each subject at each count, or says the compiled worker is missing', async () => {
-    const bytes = syntheticModule('data-1mib');
-    const module = { name: 'data-1mib', bytes, layout: prepareLayout(bytes), callTarget: { name: 'noop', how: 'the exported no-op' } };
-    const specs = subjectSpecs(['fresh', 'cow'], ['madvise']);
-    const rounds: string[] = [];
-    const section = await measureThreadScaling({
-      module, scenario: 'call_empty_function', specs, counts: [1, 2], timeMs: 20, rounds: 2, onRound: (label) => rounds.push(label),
-    });
-    if (threadWorkerPath() === null) {
+    const { section, rounds, workerPath } = await measureInChild('data-1mib', true, ['fresh', 'cow'], ['madvise'], 2);
+    if (workerPath === null) {
       expect(section).toEqual({ status: 'skipped', reason: expect.stringContaining('npm run build') });
       return;
     }
@@ -43,11 +71,9 @@ describe('bench thread scaling', () => {
   });
 
   it('reports a subject whose operation does not apply as unavailable at every count', async () => {
-    const bytes = syntheticModule('data-1mib');
-    const module = { name: 'data-1mib', bytes, layout: prepareLayout(bytes), callTarget: null };
-    const section = await measureThreadScaling({ module, scenario: 'call_empty_function', specs: subjectSpecs(['raw'], []), counts: [1, 2], timeMs: 20 });
+    const { section, workerPath } = await measureInChild('data-1mib', false, ['raw'], []);
     if (section.status === 'skipped') {
-      expect(threadWorkerPath()).toBeNull();
+      expect(workerPath).toBeNull();
       return;
     }
     expect(section.rows.map((r) => [r.threads, r.status, r.scaling])).toEqual([[1, 'unavailable', null], [2, 'unavailable', null]]);

@@ -12,13 +12,19 @@ import { createPool, RESET_MODES, type Lease, type ResetMode, type Strategy } fr
 import { callExport, firstDifference, memoryBytes, tableEntries } from './helpers/instance-state.js';
 import { watModule } from './helpers/wat-module.js';
 
-/** A module whose state is reachable from JS: memory, globals and tables, exported or through accessors. */
-function tenantModule(imageText: string): string {
+/**
+ * A module whose state is reachable from JS: memory, globals and tables,
+ * exported or through accessors. Its image ends at `imageEnd`, well short of
+ * the 3-page memory, so the zero part past the image is as much a part of
+ * every check as the image itself (an image that filled the memory would let
+ * a reset that skips the zero part pass).
+ */
+function tenantModule(imageText: string, imageEnd = 100_000): string {
   return `(module
     (memory (export "mem") 3 6)
     (data (i32.const 0) "${imageText}-start")
     (data (i32.const 70000) "${imageText}-middle")
-    (data (i32.const 196600) "${imageText.slice(0, 8)}")
+    (data (i32.const ${imageEnd}) "${imageText.slice(0, 8)}")
     (global $g32 (export "g32") (mut i32) (i32.const 1))
     (global $g64 (mut i64) (i64.const 2))
     (global $gf (export "gf") (mut f64) (f64.const 3.5))
@@ -112,6 +118,8 @@ async function runRounds(strategy: Strategy, mode: ResetMode) {
   const fresh = await plainFresh(bytes);
   const pool = createPool({ strategy, limits: { maxSlots: 1 }, reset: { mode } });
   const prepared = await pool.prepare(bytes);
+  // At least a wasm page of zeros past the image (when there is one).
+  expect(prepared.image.bytes.length).toBeLessThanOrEqual(2 * 65536);
   const memories = new Set<WebAssembly.Memory>();
   for (let round = 0; round < ROUNDS; round++) {
     const a = pool.instantiate(prepared);
@@ -181,8 +189,10 @@ describe.each(['copy', 'cow', 'reuse', 'fresh'] as const)('strategy %s', (strate
 describe.each(['copy', 'cow'] as const)('strategy %s', (strategy) => {
   it('a slot passed between modules with different images (and none) shows each module only its own image', async () => {
     const modules = {
-      x: await watModule(tenantModule('X-SECRET-IMAGE')),
-      y: await watModule(tenantModule('Y-other')),
+      // Images of different lengths, all shorter than the memory: a longer
+      // image's tail and the tenant's writes past any image must both go.
+      x: await watModule(tenantModule('X-SECRET-IMAGE', 150_000)),
+      y: await watModule(tenantModule('Y-other', 80_000)),
       z: await watModule(tenantModule('').replace(/\(data [^\n]*\n/g, '')),
     };
     const pool = createPool({ strategy, limits: { maxSlots: 1, maxUnusedWarmSlots: 0 } });
@@ -192,6 +202,8 @@ describe.each(['copy', 'cow'] as const)('strategy %s', (strategy) => {
       z: await pool.prepare(modules.z),
     };
     expect(prepared.z.image.bytes.length).toBe(0);
+    if (strategy === 'cow') expect(prepared.y.image.bytes.length).toBeLessThan(prepared.x.image.bytes.length);
+    expect(prepared.x.image.bytes.length).toBeLessThan(3 * 65536);
     const order = ['x', 'y', 'z', 'x', 'z', 'y', 'x'] as const;
     const memories = new Set<WebAssembly.Memory>();
     for (const [round, name] of order.entries()) {

@@ -138,9 +138,12 @@ describe('hostile modules through pool.prepare', () => {
   it('random bytes after a valid header, and valid modules with bytes flipped: INVALID_WASM or valid, nothing else', async () => {
     const pool = createPool({ strategy: 'cow' });
     const prng = new Prng(99);
+    // prepare must accept exactly what the engine validates: count both and compare.
     let valid = 0;
+    let engineValid = 0;
     for (let i = 0; i < 300; i++) {
       const garbage = new Uint8Array([...HEADER, ...prng.bytes(prng.int(0, 200))]);
+      if (WebAssembly.validate(garbage)) engineValid++;
       const o = await prepareOutcome(pool, garbage);
       if (o.ok) valid++;
       else expectInvalid(o, garbage, `garbage ${i}`);
@@ -148,6 +151,7 @@ describe('hostile modules through pool.prepare', () => {
     for (let i = 0; i < 300; i++) {
       const mutant = emitModule(randomModuleShape(new Prng(1000 + i))).slice();
       for (let flips = prng.int(1, 4); flips > 0; flips--) mutant[prng.int(8, mutant.length - 1)] = prng.int(0, 255);
+      if (WebAssembly.validate(mutant)) engineValid++;
       const o = await prepareOutcome(pool, mutant);
       if (o.ok) {
         expect(WebAssembly.validate(mutant)).toBe(true);
@@ -156,6 +160,9 @@ describe('hostile modules through pool.prepare', () => {
         expectInvalid(o, mutant, `mutant ${i}`);
       }
     }
+    expect(valid).toBe(engineValid);
+    // Both outcomes occurred, so both branches above were exercised.
+    expect(valid).toBeGreaterThan(0);
     expect(valid).toBeLessThan(600);
     pool.close();
   });

@@ -11,13 +11,12 @@
  * behind), and release() called on such a copy throws WRONG_OWNER.
  */
 import { describe, expect, it } from 'vitest';
-import { once } from 'node:events';
 import { addon } from '../src/native/addon.js';
 import { createPool, SlotPool, type PoolConfigInput } from '../src/index.js';
 import { collectUntil } from './helpers/forced-gc.js';
 import { asyncOutcomeOf, callExport, outcomeOf } from './helpers/instance-state.js';
 import { processResources } from './helpers/native-child.js';
-import { srcUrl, startTsWorker } from './helpers/reliability-child.js';
+import { lastJsonLine, runTsChild, srcUrl } from './helpers/reliability-child.js';
 import { watModule } from './helpers/wat-module.js';
 
 const PAGE = 65536;
@@ -28,6 +27,7 @@ const WAT = `(module (memory (export "mem") 2 4)
   (func (export "peek") (param i32) (result i32) (i32.load8_u (local.get 0))))`;
 
 const code = (c: string) => ({ threw: `CowpoolError:${c}` });
+const HELPER = (name: string): string => new URL(`./helpers/${name}`, import.meta.url).href;
 
 interface Baseline {
   fds: number;
@@ -179,56 +179,73 @@ describe('raw slots', () => {
 });
 
 describe('a release attempted from another worker thread', () => {
+  // The worker loads the addon next to the pool's own thread and is then
+  // terminated: run in a child process, so a crash there (a native fault in
+  // either thread takes the whole process) fails this test, not the runner.
   it('gets a plain copy: it has no release(), and Lease.prototype.release on it throws WRONG_OWNER', async () => {
-    const pool = createPool({ strategy: 'cow', limits: { maxSlots: 1 } });
-    const prepared = await pool.prepare(await watModule(WAT));
-    const lease = pool.instantiate(prepared);
-    const raw = new SlotPool({ limits: { maxSlots: 1, maxMemoryBytesPerSlot: '1MiB' } });
-    const rawLease = raw.acquire(null, { initialBytes: PAGE });
-
-    const worker = startTsWorker(`
-      import { parentPort } from 'node:worker_threads';
-      const { Lease, RawSlotLease } = await import(${JSON.stringify(srcUrl('index.ts'))});
-      parentPort.once('message', ({ lease, rawLease }) => {
-        const attempt = (run) => { try { run(); return 'released'; } catch (e) { return e.code ?? e.name; } };
-        parentPort.postMessage({
-          isLease: lease instanceof Lease,
-          releaseType: typeof lease.release,
-          viaPrototype: attempt(() => Lease.prototype.release.call(lease)),
-          rawReleaseType: typeof rawLease.release,
-          rawViaPrototype: attempt(() => RawSlotLease.prototype.release.call(rawLease)),
+    const child = await runTsChild(`
+      const { once } = await import('node:events');
+      const { createPool, SlotPool } = await import(${JSON.stringify(srcUrl('index.ts'))});
+      const { startTsWorker } = await import(${JSON.stringify(HELPER('reliability-child.ts'))});
+      const { callExport, outcomeOf } = await import(${JSON.stringify(HELPER('instance-state.ts'))});
+      const { watModule } = await import(${JSON.stringify(HELPER('wat-module.ts'))});
+      const pool = createPool({ strategy: 'cow', limits: { maxSlots: 1 } });
+      const prepared = await pool.prepare(await watModule(${JSON.stringify(WAT)}));
+      const lease = pool.instantiate(prepared);
+      const raw = new SlotPool({ limits: { maxSlots: 1, maxMemoryBytesPerSlot: '1MiB' } });
+      const rawLease = raw.acquire(null, { initialBytes: ${PAGE} });
+      const worker = startTsWorker(\`
+        import { parentPort } from 'node:worker_threads';
+        const { Lease, RawSlotLease } = await import(${JSON.stringify(srcUrl('index.ts'))});
+        parentPort.once('message', ({ lease, rawLease }) => {
+          const attempt = (run) => { try { run(); return 'released'; } catch (e) { return e.code ?? e.name; } };
+          parentPort.postMessage({
+            isLease: lease instanceof Lease,
+            releaseType: typeof lease.release,
+            viaPrototype: attempt(() => Lease.prototype.release.call(lease)),
+            rawReleaseType: typeof rawLease.release,
+            rawViaPrototype: attempt(() => RawSlotLease.prototype.release.call(rawLease)),
+          });
         });
-      });
+      \`);
+      const online = once(worker, 'online');
+      worker.postMessage({ lease, rawLease });
+      await online;
+      const [fromWorker] = await once(worker, 'message');
+      await worker.terminate();
+      const out = { fromWorker };
+      // The same call in this thread, on a copy, is refused the same way.
+      out.copyHere = outcomeOf(() => lease.release.call({ ...lease }));
+      // The owner's leases were untouched and release normally.
+      out.activeBefore = pool.stats().leases.active;
+      out.peek = callExport(lease.exports, 'peek', 8);
+      lease.release();
+      rawLease.release();
+      out.activeAfter = pool.stats().leases.active;
+      // What a lease holds cannot be sent at all: a non-shared Memory is not cloneable.
+      const next = pool.instantiate(prepared);
+      const { port1, port2 } = new MessageChannel();
+      out.sendMemory = outcomeOf(() => port1.postMessage(next.memory));
+      port1.close();
+      port2.close();
+      next.release();
+      pool.close();
+      raw.close();
+      console.log(JSON.stringify(out));
     `);
-    const online = once(worker, 'online');
-    worker.postMessage({ lease, rawLease });
-    await online;
-    const [report] = (await once(worker, 'message')) as [Record<string, unknown>];
-    await worker.terminate();
-
-    expect(report).toEqual({
+    expect({ status: child.status, signal: child.signal }, child.stderr).toEqual({ status: 0, signal: null });
+    const out = lastJsonLine<Record<string, unknown>>(child.stdout);
+    expect(out.fromWorker).toEqual({
       isLease: false,
       releaseType: 'undefined',
       viaPrototype: 'WRONG_OWNER',
       rawReleaseType: 'undefined',
       rawViaPrototype: 'WRONG_OWNER',
     });
-    // The same call in this thread, on a copy, is refused the same way.
-    expect(outcomeOf(() => (lease.release as (this: unknown) => void).call({ ...lease }))).toMatchObject(code('WRONG_OWNER'));
-    // The owner's leases were untouched and release normally.
-    expect(pool.stats().leases.active).toBe(1);
-    expect(callExport(lease.exports, 'peek', 8)).toBe('m'.charCodeAt(0));
-    lease.release();
-    rawLease.release();
-    expect(pool.stats().leases.active).toBe(0);
-    // What a lease holds cannot be sent at all: a non-shared Memory is not cloneable.
-    const next = pool.instantiate(prepared);
-    const { port1, port2 } = new MessageChannel();
-    expect(outcomeOf(() => port1.postMessage(next.memory))).toMatchObject({ threw: 'DataCloneError' });
-    port1.close();
-    port2.close();
-    next.release();
-    pool.close();
-    raw.close();
+    expect(out.copyHere).toMatchObject(code('WRONG_OWNER'));
+    expect(out.activeBefore).toBe(1);
+    expect(out.peek).toBe('m'.charCodeAt(0));
+    expect(out.activeAfter).toBe(0);
+    expect(out.sendMemory).toMatchObject({ threw: 'DataCloneError' });
   });
 });

@@ -1,5 +1,6 @@
 /**
- * Failed system calls (mmap, madvise, ftruncate, memfd_create made to fail
+ * Failed system calls (mmap, madvise, ftruncate, fallocate, memfd_create, and the
+ * ioctl/pread of the dirty-page scans made to fail
  * through the addon's injectFault hook, or COWPOOL_FAULT_INJECT at load), one
  * child process per scenario: the failing operation reports a typed
  * SYSCALL_FAILED naming the call (or, for a reset, is counted and hidden from
@@ -10,11 +11,82 @@
  */
 import { describe, expect, it } from 'vitest';
 import { resetModesSupport } from '../src/fuzz/reset-mode-support.js';
-import type { FaultReport, ScenarioName } from './helpers/reliability-fault-scenarios.js';
+import { resetSupport } from '../src/slots/memory-reset.js';
+import type { FaultReport, ResetFaultSpec, ScenarioName } from './helpers/reliability-fault-scenarios.js';
 import { lastJsonLine, runTsChild } from './helpers/reliability-child.js';
 
 const MODES = (await resetModesSupport()).filter((s) => s.supported).map((s) => s.mode);
 const SCENARIOS_URL = new URL('./helpers/reliability-fault-scenarios.ts', import.meta.url).href;
+const SUPPORT = resetSupport();
+
+interface ResetFaultCase {
+  label: string;
+  spec: Omit<ResetFaultSpec, 'slots'>;
+  env?: Record<string, string>;
+}
+
+/**
+ * For each reset mode, a failing call on every path that mode takes here:
+ * its scan (ioctl for PAGEMAP_SCAN, pread for the pagemap file), the
+ * write-protect after a track-writes scan, the madvise of a trim and of an
+ * over-cap drop. Each case must fire (a case that fires nothing tests nothing).
+ */
+function resetFaultCases(mode: string): ResetFaultCase[] {
+  const OVER_CAP = { maxResidentBytes: '64KiB' };
+  const TRIM = { trimEvery: 1 };
+  const restore = SUPPORT.modes['restore-dirty'];
+  const scanCall = restore === 'restore-dirty' ? 'ioctl' : 'pread';
+  switch (mode) {
+    case 'madvise':
+    case 'keep-resident':
+      return [{ label: 'madvise', spec: { mode, syscalls: ['madvise'] } }];
+    case 'restore-dirty': {
+      if (restore === 'madvise') return [{ label: 'madvise', spec: { mode, syscalls: ['madvise'] } }];
+      const cases: ResetFaultCase[] = [
+        { label: `${scanCall} in the dirty scan`, spec: { mode, syscalls: [scanCall] } },
+        { label: 'madvise dropping an over-cap slot', spec: { mode, syscalls: ['madvise'], extra: OVER_CAP } },
+        { label: 'madvise in a trim', spec: { mode, syscalls: ['madvise'], extra: TRIM } },
+      ];
+      if (restore === 'restore-dirty' && SUPPORT.capabilities.pagemapRead) {
+        // The pagemap-file source, as on a kernel without PAGEMAP_SCAN.
+        cases.push({ label: 'pread in the dirty scan (pagemap file)', spec: { mode, syscalls: ['pread'] }, env: { COWPOOL_DISABLE: 'pagemap_scan' } });
+      }
+      return cases;
+    }
+    case 'track-writes':
+      if (SUPPORT.modes['track-writes'] !== 'track-writes') return resetFaultCases(SUPPORT.modes['track-writes']);
+      return [
+        { label: 'ioctl in the written-page scan', spec: { mode, syscalls: ['ioctl'] } },
+        { label: 'ioctl write-protecting the restored pages', spec: { mode, syscalls: ['ioctl'], after: 1 } },
+        { label: 'madvise dropping an over-cap slot', spec: { mode, syscalls: ['madvise'], extra: OVER_CAP } },
+        { label: 'madvise in a trim', spec: { mode, syscalls: ['madvise'], extra: TRIM } },
+      ];
+    default:
+      // auto: whichever of these its chosen mode makes first.
+      return [{ label: 'madvise, ioctl or pread', spec: { mode, syscalls: ['madvise', 'ioctl', 'pread'] } }];
+  }
+}
+
+async function resetFault(slots: 'v8' | 'raw', c: ResetFaultCase): Promise<FaultReport> {
+  const spec: ResetFaultSpec = { slots, ...c.spec };
+  const child = await runTsChild(
+    `const { runResetFault } = await import(${JSON.stringify(SCENARIOS_URL)});
+     console.log(JSON.stringify(await runResetFault(${JSON.stringify(spec)})));`,
+    { env: c.env ?? {} },
+  );
+  expect({ status: child.status, signal: child.signal }, child.stderr).toEqual({ status: 0, signal: null });
+  return lastJsonLine<FaultReport>(child.stdout);
+}
+
+/** A failed reset is counted, hidden from the tenant, leaves the slot unknown, and the next tenants are exact. */
+function expectFailedReset(r: FaultReport, label: string): void {
+  expect(r.fired, `${label}: faults fired`).toBeGreaterThan(0);
+  expect(r.error, label).toBeNull();
+  expect(r.byStateAfterFault.unknown, label).toBe(1);
+  expect(r.resetFailures, label).toBe(1);
+  expect(r.laterTenantsExact, `${label}: ${r.detail}`).toBe(true);
+  expect(r.byStateAtEnd.unknown, label).toBe(0);
+}
 
 async function scenario(name: ScenarioName, mode = 'madvise', env: Record<string, string> = {}): Promise<FaultReport> {
   const child = await runTsChild(
@@ -62,18 +134,8 @@ describe.concurrent('InstancePool (V8 slots)', () => {
     expect(r.laterTenantsExact, r.detail).toBe(true);
   });
 
-  it.each(MODES)('reset %s: a failing madvise or mmap leaves the slot unknown, counted, and the next tenant exact', async (mode) => {
-    let fired = 0;
-    for (const name of ['v8: madvise fails in the reset', 'v8: mmap fails in the reset'] as const) {
-      const r = await scenario(name, mode);
-      expect(r.error, name).toBeNull();
-      // A mode that made no such call has nothing to report; one that did must have marked the slot.
-      expect(r.byStateAfterFault.unknown, name).toBe(r.fired > 0 ? 1 : 0);
-      expect(r.resetFailures, name).toBe(r.fired > 0 ? 1 : 0);
-      expect(r.laterTenantsExact, `${name}: ${r.detail}`).toBe(true);
-      fired += r.fired;
-    }
-    if (mode === 'madvise' || mode === 'keep-resident') expect(fired).toBeGreaterThan(0);
+  it.each(MODES)('reset %s: a failing call on each reset path leaves the slot unknown, counted, and the next tenant exact', async (mode) => {
+    for (const c of resetFaultCases(mode)) expectFailedReset(await resetFault('v8', c), `${mode}, ${c.label}`);
   });
 });
 
@@ -111,17 +173,9 @@ describe.concurrent('SlotPool (raw slots)', () => {
     expect(r.laterTenantsExact, r.detail).toBe(true);
   });
 
-  it.each(MODES)('reset %s: a failing madvise or fallocate leaves the slot unknown, counted, and the next tenant exact', async (mode) => {
-    let fired = 0;
-    for (const name of ['raw: madvise fails in the reset', 'raw: fallocate fails in the reset'] as const) {
-      const r = await scenario(name, mode);
-      expect(r.error, name).toBeNull();
-      expect(r.byStateAfterFault.unknown, name).toBe(r.fired > 0 ? 1 : 0);
-      expect(r.resetFailures, name).toBe(r.fired > 0 ? 1 : 0);
-      expect(r.laterTenantsExact, `${name}: ${r.detail}`).toBe(true);
-      fired += r.fired;
-    }
+  it.each(MODES)('reset %s: a failing call on each reset path (and fallocate past the image) leaves the slot unknown, counted, and the next tenant exact', async (mode) => {
     // Every mode punches out the part past the image.
-    expect(fired).toBeGreaterThan(0);
+    const cases = [...resetFaultCases(mode), { label: 'fallocate', spec: { mode, syscalls: ['fallocate'] } }];
+    for (const c of cases) expectFailedReset(await resetFault('raw', c), `${mode}, ${c.label}`);
   });
 });

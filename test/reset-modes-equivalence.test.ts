@@ -8,7 +8,14 @@
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { addon } from '../src/native/addon.js';
-import { resetRawSlot, resetStatistics, resetV8Memory, SlotResetState } from '../src/slots/memory-reset.js';
+import {
+  resetRawSlot,
+  resetStatistics,
+  resetV8Memory,
+  SlotResetState,
+  type ResetModeCounters,
+  type ResetSettings,
+} from '../src/slots/memory-reset.js';
 import { MODE_CASES, MappedMemory, patternBytes, wasmStore, WASM_PAGE } from './support/reset-harness.js';
 
 const PAGE = addon().pageSize;
@@ -104,13 +111,15 @@ describe.each(MODE_CASES)('reset mode $name', ({ name, settings }) => {
 
 describe.each(MODE_CASES)('reset mode $name across image changes', ({ name, settings }) => {
   it('restores the image mapped last, after mapImage replaced the previous one', () => {
-    const images = [patternBytes(IMAGE_BYTES, 31), patternBytes(300_000, 32), patternBytes(2 * IMAGE_BYTES, 33)].map(
+    // 100_000 bytes: shorter than keep-resident's 256 KiB prefix, so the
+    // prefix is image then zeros and keep-resident's zero fill runs.
+    const images = [patternBytes(IMAGE_BYTES, 31), patternBytes(300_000, 32), patternBytes(2 * IMAGE_BYTES, 33), patternBytes(100_000, 34)].map(
       (bytes) => ({ bytes, image: new (addon().Image)(bytes) }),
     );
     const memory = new WebAssembly.Memory({ initial: MEMORY_PAGES, maximum: MEMORY_PAGES });
     const state = new SlotResetState();
     let previous = 0;
-    for (let round = 0; round < 9; round++) {
+    for (let round = 0; round < 12; round++) {
       const { bytes, image } = images[round % images.length] as (typeof images)[number];
       addon().mapImage(memory.buffer, image, previous);
       previous = image.byteLength;
@@ -120,6 +129,9 @@ describe.each(MODE_CASES)('reset mode $name across image changes', ({ name, sett
       for (let cycle = 0; cycle < 3; cycle++) {
         const view = new Uint8Array(memory.buffer);
         for (let i = 0; i < 40; i++) view[((round * 97 + cycle * 31 + i * 53) % (view.length / PAGE)) * PAGE + i] = 0xee;
+        // Just past the image, and the last byte of the keep-resident prefix.
+        view[image.byteLength + cycle] = 0xee;
+        view[settings.keepResidentBytes - 1 - cycle] = 0xee;
         resetV8Memory(memory.buffer, image, settings, { key: `remap:${name}:${round % images.length}`, slot: state });
         expect(Buffer.from(memory.buffer).equals(expected), `round ${round} cycle ${cycle}`).toBe(true);
       }
@@ -156,15 +168,39 @@ describe.each(MODE_CASES)('raw slot, reset mode $name', ({ name, settings }) => 
 });
 
 describe('statistics', () => {
+  // Runs its own resets and compares counters before and after, so it holds
+  // when run alone or in any order (the counters are process-wide).
   it('count a reset per mode that ran, with its copied and discarded bytes', () => {
-    const stats = resetStatistics();
-    const ran = Object.keys(stats);
-    for (const mode of ['madvise', 'keep-resident', 'restore-dirty', 'restore-dirty-pread', 'track-writes']) {
-      expect(ran, `no reset ran as ${mode}`).toContain(mode);
+    const cases: readonly [string, Partial<ResetSettings>][] = [
+      ['madvise', { mode: 'madvise' }],
+      ['keep-resident', { mode: 'keep-resident' }],
+      ['restore-dirty', { mode: 'restore-dirty' }],
+      ['restore-dirty-pread', { mode: 'restore-dirty', disable: ['pagemap_scan'] }],
+      ['track-writes', { mode: 'track-writes' }],
+    ];
+    const before = resetStatistics();
+    for (const [active, override] of cases) {
+      const m = new MappedMemory(patternBytes(100_000, 51), 4);
+      const settings = { ...(MODE_CASES[0] as (typeof MODE_CASES)[number]).settings, ...override };
+      // Two tenants: the first reset of a tracked range registers it, the second restores what was written.
+      for (let tenant = 0; tenant < 2; tenant++) {
+        m.bytes[3 * PAGE + tenant] = 0x5a;
+        m.bytes[40 * PAGE] = 0x5a;
+        resetV8Memory(m.memory.buffer, m.image, settings, { key: `statistics:${active}`, slot: m.state });
+        expect(m.firstMismatch(), active).toBe(-1);
+      }
+      m.image.release();
     }
-    expect(stats['keep-resident']?.bytesCopied).toBeGreaterThan(0);
-    expect(stats.madvise?.bytesCopied).toBe(0);
-    expect(stats.madvise?.bytesDiscarded).toBeGreaterThan(0);
-    expect(stats['track-writes']?.pagesScanned).toBeGreaterThan(0);
+    const after = resetStatistics();
+    const delta = (mode: string, field: keyof ResetModeCounters): number =>
+      (after[mode]?.[field] ?? 0) - (before[mode]?.[field] ?? 0);
+    for (const [active] of cases) expect(delta(active, 'resets'), `resets run as ${active}`).toBe(2);
+    // keep-resident copies its 256 KiB prefix back each time (image, then zeros to the prefix).
+    expect(delta('keep-resident', 'bytesCopied')).toBe(2 * 256 * 1024);
+    expect(delta('madvise', 'bytesCopied')).toBe(0);
+    expect(delta('madvise', 'bytesDiscarded')).toBe(2 * 4 * WASM_PAGE);
+    expect(delta('restore-dirty', 'bytesCopied')).toBeGreaterThanOrEqual(2 * PAGE);
+    expect(delta('track-writes', 'pagesScanned')).toBeGreaterThan(0);
+    expect(delta('track-writes', 'bytesCopied')).toBeGreaterThanOrEqual(2 * PAGE);
   });
 });

@@ -81,17 +81,23 @@ describe.each(['copy', 'cow'] as const satisfies readonly Strategy[])('strategy 
   });
 
   it('closing the pool retires every idle memory: kept references reach nothing new', async () => {
-    const pool = createPool({ strategy, limits: { maxSlots: 1 } });
+    const pool = createPool({ strategy, limits: { maxSlots: 2 } });
     const prepared = await pool.prepare(await watModule(WAT));
-    const lease = pool.instantiate(prepared);
-    const kept = lease.memory as WebAssembly.Memory;
-    lease.release();
+    const idle = pool.instantiate(prepared);
+    const out = pool.instantiate(prepared);
+    idle.release();
+    expect(pool.stats().slots.byState).toMatchObject({ clean: 1, leased: 1, retired: 0 });
     pool.close();
-    const other = createPool({ strategy, limits: { maxSlots: 1 } });
-    const again = other.instantiate(await other.prepare(await watModule(WAT)));
-    expect(again.memory).not.toBe(kept);
-    again.release();
-    other.close();
+    // The idle slot dropped its memory at close; the leased one keeps serving its tenant.
+    expect(pool.stats().slots.byState).toMatchObject({ clean: 0, leased: 1, retired: 1 });
+    expect(pool.stats().retired).toBe(1);
+    expect(callExport(out.exports, 'peek', 0)).toBe('i'.charCodeAt(0));
+    // Released into a closed pool, the last slot is dropped too, not made clean for reuse.
+    out.release();
+    expect(pool.stats().slots.byState).toMatchObject({ clean: 0, leased: 0, retired: 2 });
+    expect(pool.stats().retired).toBe(2);
+    // Nothing can hand the kept memory out again.
+    expect(outcomeOf(() => pool.instantiate(prepared))).toMatchObject(code('POOL_CLOSED'));
   });
 });
 

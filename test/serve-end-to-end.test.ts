@@ -60,6 +60,8 @@ beforeAll(async () => {
       { path: '/secret', module: join(fixtures, 'cgi-secret.wasm') },
       { path: '/trap', module: join(fixtures, 'cgi-trap.wasm') },
       { path: '/spin', module: join(fixtures, 'cgi-spin.wasm'), deadlineMs: 2000 },
+      { path: '/grow-capped', module: join(fixtures, 'cgi-grow.wasm'), maxMemoryBytes: '4MiB' },
+      { path: '/grow', module: join(fixtures, 'cgi-grow.wasm') },
     ],
   }));
   server = await startServer(['--config', config, '--port', '0']);
@@ -112,6 +114,15 @@ describe('cowpool serve end to end (real sockets, real WASI modules)', () => {
     const metrics = await send(server.base, '/_cowpool/metrics');
     expect(metrics.body).toMatch(/cowpool_worker_restarts_total [1-9]/);
     expect(metrics.body).toMatch(/cowpool_requests_total\{route="\/spin",status="504"\} 1/);
+  });
+
+  it('a route\'s memory cap clamps the module\'s memory: growing past it fails inside the module', async () => {
+    expect((await send(server.base, '/grow-capped?1')).body).toBe('got 1 MiB\n');
+    expect((await send(server.base, '/grow-capped?8')).body).toBe('refused 8 MiB\n');
+    // The same module on a route without a cap gets the memory.
+    expect((await send(server.base, '/grow?8')).body).toBe('got 8 MiB\n');
+    // And the capped route still serves after the refusal.
+    expect((await send(server.base, '/grow-capped?1')).body).toBe('got 1 MiB\n');
   });
 
   it('unknown route 404, body over the cap 413', async () => {

@@ -103,6 +103,7 @@ static int row(void *header_done, int columns, char **values, char **names) {
 __attribute__((export_name("_start"))) void serve_request(void) {
   if (cowpool_init() != 0) {
     printf("Status: 500\nContent-Type: text/plain\n\ncould not load the dataset\n");
+    fflush(stdout);
     return;
   }
   size_t cap = 4096, len = 0;
@@ -118,6 +119,7 @@ __attribute__((export_name("_start"))) void serve_request(void) {
   char *error = NULL;
   if (sqlite3_exec(db, sql, row, &header_done, &error) != SQLITE_OK) {
     printf("Status: 400\nContent-Type: text/plain\n\n%s\n", error != NULL ? error : "error");
+    fflush(stdout); /* a reactor's _start returning runs no exit handlers: flush here */
     return;
   }
   printf("Content-Type: text/tab-separated-values\n\n");

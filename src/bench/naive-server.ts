@@ -49,7 +49,15 @@ function runNodeWasi(module: WebAssembly.Module, env: Record<string, string>, bo
   try {
     const wasi = new WASI({ version: 'preview1', env, stdin, stdout, stderr, returnOnExit: true });
     const instance = new WebAssembly.Instance(module, { wasi_snapshot_preview1: wasi.wasiImport } as WebAssembly.Imports);
-    wasi.start(instance);
+    const { memory, _initialize: init, _start: start } = instance.exports as Record<string, unknown>;
+    if (typeof init === 'function') {
+      // A reactor that also exports _start (examples/sqlite-endpoint): node:wasi's start()
+      // refuses modules exporting _initialize, so bind its memory through initialize() and call _start.
+      wasi.initialize({ exports: { memory, _initialize: init } } as unknown as WebAssembly.Instance);
+      (start as () => void)();
+    } else {
+      wasi.start(instance);
+    }
   } finally {
     closeSync(stdin);
     closeSync(stdout);

@@ -25,6 +25,10 @@ export interface ServeBenchOptions {
   /** Warm-up seconds per subject (not measured). */
   readonly warmupSeconds: number;
   readonly connections: number;
+  /** cowpool serve only: an export run once per worker; requests start from its snapshot. */
+  readonly initialize?: string;
+  /** The request body every request sends (e.g. SQL for the SQLite endpoint). */
+  readonly body?: string;
   /** Worker counts for cowpool serve. Default [1, cores]. */
   readonly workers?: readonly number[];
   readonly progress?: (line: string) => void;
@@ -66,7 +70,8 @@ async function loadAutocannon(): Promise<Autocannon> {
 }
 
 const BIN = fileURLToPath(new URL('../../bin/cowpool.js', import.meta.url));
-const NAIVE = fileURLToPath(new URL('./naive-server.js', import.meta.url));
+// The compiled entry, also when this file runs from src/ (tests): a child process runs plain JavaScript.
+const NAIVE = fileURLToPath(new URL('../../dist/bench/naive-server.js', import.meta.url));
 
 async function startChild(args: readonly string[]): Promise<{ child: ChildProcess; url: string }> {
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -109,9 +114,15 @@ export async function runServeBench(options: ServeBenchOptions): Promise<ServeBe
     { name: 'floor', args: [NAIVE, 'floor', options.module] },
     { name: 'naive', args: [NAIVE, 'naive', options.module] },
     { name: 'node-wasi', args: [NAIVE, 'node-wasi', options.module] },
+    // With a snapshot, the same server without it shows what the snapshot saves.
+    ...(options.initialize === undefined ? [] : [{
+      name: 'cowpool (1 worker, no snapshot)',
+      args: [BIN, 'serve', options.module, '--port', '0', '--workers', '1', '--deadline-ms', '10000'],
+    }]),
     ...workers.map((n) => ({
       name: `cowpool (${n} worker${n === 1 ? '' : 's'})`,
-      args: [BIN, 'serve', options.module, '--port', '0', '--workers', String(n), '--deadline-ms', '10000'],
+      args: [BIN, 'serve', options.module, '--port', '0', '--workers', String(n), '--deadline-ms', '10000',
+        ...(options.initialize === undefined ? [] : ['--initialize', options.initialize])],
     })),
   ];
   const rows: ServeBenchRow[] = [];
@@ -119,7 +130,12 @@ export async function runServeBench(options: ServeBenchOptions): Promise<ServeBe
     options.progress?.(`serve bench: ${subject.name}`);
     const { child, url } = await startChild(subject.args);
     try {
-      const load = { url: `${url}/`, connections: options.connections, headers: { 'x-secret': 'bench' } };
+      const load = {
+        url: `${url}/`,
+        connections: options.connections,
+        headers: { 'x-secret': 'bench' },
+        ...(options.body === undefined ? {} : { method: 'POST', body: options.body }),
+      };
       if (options.warmupSeconds > 0) await autocannon({ ...load, duration: options.warmupSeconds });
       const r = await autocannon({ ...load, duration: options.durationSeconds });
       rows.push({ subject: subject.name, requestsPerSecond: r.requests.average, p50Ms: r.latency.p50, p99Ms: r.latency.p99, non2xx: r.non2xx, errors: r.errors + r.timeouts });

@@ -16,6 +16,7 @@ import { renderBenchSvg } from '../bench/report-svg.js';
 import { formatBenchTable } from '../bench/report-table.js';
 import { runBench } from '../bench/run-bench.js';
 import { benchServeCommand } from './bench-serve-command.js';
+import { formatSnapshotSection, measureSnapshotSection } from '../bench/snapshot-section.js';
 import { flagHelp, parseArgs, type FlagSpec } from './cli-args.js';
 import type { CliIo } from './main.js';
 
@@ -25,6 +26,7 @@ export const BENCH_FLAGS: Record<string, FlagSpec> = {
   json: { value: true, placeholder: 'FILE', description: 'write the raw results as JSON' },
   svg: { value: true, placeholder: 'FILE', description: 'write a chart (grouped bars, log scale) as SVG' },
   out: { value: true, placeholder: 'PREFIX', description: 'write PREFIX.json, PREFIX.svg and PREFIX.md' },
+  snapshots: { value: false, description: 'run only the snapshots section: plain instantiate + init vs snapshot tenants, Wizer, QuickJS, sql.js (--json writes its results)' },
   help: { value: false, description: 'show this help' },
 };
 
@@ -100,6 +102,17 @@ export async function benchCommand(argv: readonly string[], io: CliIo, env: Benc
     return 0;
   }
   const value = (name: string) => args.flags.get(name)?.[0];
+  if (args.flags.has('snapshots')) {
+    const json = value('json') ?? (value('out') === undefined ? undefined : `${value('out')}-snapshots.json`);
+    if (json !== undefined) checkWritable([json]);
+    const section = await measureSnapshotSection(args.flags.has('quick') ? { samples: 8, rounds: 2, warmup: 2 } : {});
+    io.stdout(formatSnapshotSection(section));
+    if (json !== undefined) {
+      write(json, `${JSON.stringify(section, null, 2)}\n`);
+      io.stderr(`bench: wrote ${json}\n`);
+    }
+    return 0;
+  }
   const config = resolveBenchConfig({
     quick: args.flags.has('quick'),
     ...(value('config') === undefined ? {} : { file: value('config') }),

@@ -3,10 +3,12 @@
  * server, node:wasi and the bare HTTP floor, under the same load, in one run.
  */
 import { existsSync, writeFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { availableParallelism, cpus, release } from 'node:os';
+import { basename, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CowpoolError } from '../errors.js';
 import { runServeBench, serveBenchTable } from '../bench/serve-bench.js';
+import { renderServeBenchSvg } from '../bench/serve-bench-svg.js';
 import { flagHelp, parseArgs, type FlagSpec } from './cli-args.js';
 import type { CliIo } from './main.js';
 
@@ -15,8 +17,11 @@ const FLAGS: Record<string, FlagSpec> = {
   warmup: { value: true, placeholder: 'S', description: 'warm-up seconds per server (default 2)' },
   connections: { value: true, placeholder: 'N', description: 'concurrent connections (default 16)' },
   workers: { value: true, placeholder: 'N,M', description: 'cowpool serve worker counts (default 1 and one per core)' },
+  initialize: { value: true, placeholder: 'EXPORT', description: 'cowpool serve starts every request from a snapshot taken after this export ran' },
+  body: { value: true, placeholder: 'TEXT', description: 'send this body with every request (POST), e.g. SQL for examples/sqlite-endpoint' },
   json: { value: true, placeholder: 'FILE', description: 'write the raw results as JSON' },
   md: { value: true, placeholder: 'FILE', description: 'write the table as Markdown' },
+  svg: { value: true, placeholder: 'FILE', description: 'write a bar chart of requests per second as SVG' },
   help: { value: false, description: 'show this help' },
 };
 
@@ -45,13 +50,18 @@ export async function benchServeCommand(argv: readonly string[], io: CliIo): Pro
     warmupSeconds: value('warmup') === '0' ? 0 : count('warmup', value('warmup'), 2),
     connections: count('connections', value('connections'), 16),
     ...(workers === undefined ? {} : { workers }),
+    ...(value('initialize') === undefined ? {} : { initialize: value('initialize') as string }),
+    ...(value('body') === undefined ? {} : { body: value('body') as string }),
     progress: (line) => io.stderr(`${line}\n`),
   });
   const table = serveBenchTable(report);
-  io.stdout(table);
+  const machine = `${cpus()[0]?.model.trim() ?? 'unknown CPU'}, ${availableParallelism()} cores, Linux ${release()}, Node ${process.versions.node}`;
+  io.stdout(`${machine}\n${table}`);
   const json = value('json');
   if (json !== undefined) writeFileSync(json, `${JSON.stringify(report, null, 2)}\n`);
+  const svg = value('svg');
+  if (svg !== undefined) writeFileSync(svg, renderServeBenchSvg(report, machine));
   const md = value('md');
-  if (md !== undefined) writeFileSync(md, `Module: \`${module}\`, ${report.connections} connections, ${report.durationSeconds} s per server.\n\n${table}`);
+  if (md !== undefined) writeFileSync(md, `${machine}. Module: \`${basename(module)}\`, ${report.connections} connections, ${report.durationSeconds} s per server.\n\n${table}`);
   return 0;
 }

@@ -8,6 +8,9 @@ import { CowpoolError, isCowpoolError } from '../errors.js';
 import { loadConfig, loadRawSlotPoolConfig } from '../config/load-config.js';
 import { prepareLayout } from '../wasm/prepare-layout.js';
 import { reuseRefusals } from '../wasm/reuse-eligibility.js';
+import { stubImports } from '../bench/stub-imports.js';
+import { takeSnapshot } from '../snapshot/take-snapshot.js';
+import type { SnapshotReport } from '../snapshot/snapshot-report.js';
 import { benchCommand } from './bench-command.js';
 import { serveCommand } from './serve-command.js';
 import { flagHelp, parseArgs, type FlagSpec } from './cli-args.js';
@@ -18,7 +21,8 @@ const HELP = `cowpool ${VERSION} — copy-on-write WebAssembly instance pooling 
 
 Usage:
   cowpool bench [module.wasm ...] [--quick]   compare the strategies side by side (ratios vs fresh)
-  cowpool inspect <module.wasm> [--json]      how the pool would serve a module (and why not)
+  cowpool inspect <module.wasm> [--json]      how the pool would serve a module (and why not);
+                                              --initialize <export>: its snapshot after that export ran
   cowpool serve [module.wasm] [--config F]    run a WASI module per HTTP request, a fresh instance each time
   cowpool check-config <pool.json>            validate a pool configuration file (--raw-slots: a raw slot pool's)
   cowpool --help | --version
@@ -28,6 +32,11 @@ Run \`cowpool <command> --help\` for a command's options.
 
 const INSPECT_FLAGS: Record<string, FlagSpec> = {
   json: { value: false, description: 'print the layout as JSON' },
+  initialize: {
+    value: true,
+    placeholder: 'EXPORT',
+    description: 'snapshot the instance after its start function and this exported function ran (imports stubbed: functions return 0) and report the snapshot, or what refused it',
+  },
   help: { value: false, description: 'show this help' },
 };
 
@@ -66,7 +75,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
         io.stdout(`${VERSION}\n`);
         return 0;
       case 'inspect':
-        return inspect(rest, io);
+        return await inspect(rest, io);
       case 'check-config':
         return checkConfig(rest, io);
       case 'serve':
@@ -95,14 +104,52 @@ function readModule(path: string): Uint8Array {
   }
 }
 
-function inspect(argv: readonly string[], io: CliIo): number {
+type SnapshotOutcome = { report: SnapshotReport } | { refused: { code: string; message: string } };
+
+/** The snapshot of `bytes` after `exportName` ran, with every import stubbed; a refusal is an outcome, not an error. */
+async function inspectSnapshot(bytes: Uint8Array, exportName: string, path: string): Promise<{ outcome: SnapshotOutcome; bytes: Uint8Array }> {
+  const imports = stubImports(prepareLayout(bytes), path, true).next().imports;
+  try {
+    const snapshot = await takeSnapshot(bytes, { export: exportName, imports }, path);
+    return { outcome: { report: snapshot.report }, bytes: snapshot.bytes };
+  } catch (e) {
+    if (isCowpoolError(e, 'SNAPSHOT_UNSUPPORTED') || isCowpoolError(e, 'INSTANTIATE_FAILED')) {
+      return { outcome: { refused: { code: e.code, message: e.message } }, bytes };
+    }
+    throw e;
+  }
+}
+
+function snapshotLines(outcome: SnapshotOutcome, exportName: string): string[] {
+  if ('refused' in outcome) return [`snapshot        refused after "${exportName}" — ${outcome.refused.code}: ${outcome.refused.message}`];
+  const r = outcome.report;
+  const lines = [
+    `snapshot        after start${r.startFunction === null ? ' (none)' : ` (function ${r.startFunction})`} and "${exportName}"; module ${r.moduleBytes} bytes`,
+    `  memory        ${r.memory === null ? 'none' : `${r.memory.pages} pages (declared ${r.memory.declaredPages}), ${r.memory.dataBytes} bytes in ${r.memory.segments} data segments`}`,
+    `  globals       ${r.globals.length === 0 ? 'none mutable' : r.globals.map((g) => `${g.index}: ${g.valtype} ${g.value}`).join('; ')}`,
+    `  tables        ${r.tables.length === 0 ? 'none defined' : r.tables.map((t) => `${t.index}: ${t.length} entries (declared ${t.declaredLength}), ${t.entries} functions`).join('; ')}`,
+  ];
+  if (r.droppedData.length > 0 || r.droppedElements.length > 0) {
+    lines.push(`  dropped       data ${r.droppedData.join(', ') || 'none'}; elements ${r.droppedElements.join(', ') || 'none'}`);
+  }
+  return lines;
+}
+
+async function inspect(argv: readonly string[], io: CliIo): Promise<number> {
   const args = parseArgs(argv, INSPECT_FLAGS, 'inspect');
   if (args.flags.has('help') || args.positionals.length !== 1) {
-    io.stdout(`Usage: cowpool inspect <module.wasm> [--json]\n\n${flagHelp(INSPECT_FLAGS)}\n`);
+    io.stdout(`Usage: cowpool inspect <module.wasm> [--json] [--initialize <export>]\n\n${flagHelp(INSPECT_FLAGS)}\n`);
     return args.flags.has('help') ? 0 : 2;
   }
   const path = args.positionals[0] as string;
-  const bytes = readModule(path);
+  const initialize = args.flags.get('initialize')?.[0];
+  let bytes = readModule(path);
+  let snapshot: SnapshotOutcome | null = null;
+  if (initialize !== undefined) {
+    const taken = await inspectSnapshot(bytes, initialize, path);
+    snapshot = taken.outcome;
+    bytes = taken.bytes;
+  }
   const layout = prepareLayout(bytes);
   // Whether the `reuse` strategy would keep this module's instance (and every reason it would not).
   const refusals = layout.cow ? reuseRefusals(bytes, layout.image) : [];
@@ -120,6 +167,7 @@ function inspect(argv: readonly string[], io: CliIo): number {
     tables: layout.tables.length,
     exports: layout.exports.length,
     reuse: { eligible: layout.cow && refusals.length === 0, refusals },
+    ...(snapshot === null ? {} : { snapshot }),
   };
   if (args.flags.has('json')) {
     io.stdout(`${JSON.stringify(summary, null, 2)}\n`);
@@ -134,10 +182,11 @@ function inspect(argv: readonly string[], io: CliIo): number {
         `passive data    ${layout.passiveSegments} segments`,
         `tables/exports  ${layout.tables.length} / ${layout.exports.length}`,
         `reuse           ${!layout.cow ? 'not pooled' : refusals.length === 0 ? 'instance kept and rewound (exact)' : `new instance per tenant — ${refusals.map((r) => `${r.reason}: ${r.detail}`).join('; ')}`}`,
+        ...(snapshot === null ? [] : snapshotLines(snapshot, initialize!)),
       ].join('\n') + '\n',
     );
   }
-  return layout.cow ? 0 : 1;
+  return layout.cow && (snapshot === null || 'report' in snapshot) ? 0 : 1;
 }
 
 function checkConfig(argv: readonly string[], io: CliIo): number {

@@ -16,6 +16,7 @@ export const SERVE_FLAGS: Record<string, FlagSpec> = {
   host: { value: true, placeholder: 'ADDR', description: 'address to listen on (default 127.0.0.1)' },
   workers: { value: true, placeholder: 'N', description: 'worker threads, one request each at a time (default: one per core)' },
   'deadline-ms': { value: true, placeholder: 'MS', description: 'per-request deadline; past it the worker is stopped and the client gets 504 (default 1000)' },
+  initialize: { value: true, placeholder: 'EXPORT', description: 'with a module: run this export once per worker (after _initialize) and start every request from that state (a snapshot)' },
   config: { value: true, placeholder: 'FILE', description: 'serve configuration (routes, limits, pool); see config/serve.schema.json' },
   help: { value: false, description: 'show this help' },
 };
@@ -57,6 +58,7 @@ export async function serveCommand(argv: readonly string[], io: CliIo, hooks: Se
   const config = resolveServeConfig({
     ...(flag('config') === undefined ? {} : { file: flag('config') as string }),
     ...(args.positionals[0] === undefined ? {} : { module: args.positionals[0] }),
+    ...(flag('initialize') === undefined ? {} : { initialize: flag('initialize') as string }),
     ...(flag('host') === undefined ? {} : { host: flag('host') as string }),
     ...(port === undefined ? {} : { port }),
     ...(workers === undefined ? {} : { workers }),

@@ -12,6 +12,9 @@ import type { ResetSettings } from '../slots/memory-reset.js';
 import { parseConfig } from '../config/load-config.js';
 import type { HostFactory } from './host-context.js';
 import { reuseRefusals, type ReuseRefusal } from '../wasm/reuse-eligibility.js';
+import type { InitializeOptions } from '../snapshot/initialize-options.js';
+import type { SnapshotReport } from '../snapshot/snapshot-report.js';
+import { takeSnapshot } from '../snapshot/take-snapshot.js';
 
 /**
  * Why a module is served by plain V8 instantiation: a reason from the module
@@ -80,6 +83,11 @@ export class PreparedModule {
   }
 
   #slotKey: string | undefined;
+
+  /** What the `initialize.run` initializer returned (cloned); undefined without one. */
+  initialized: unknown = undefined;
+  /** What the snapshot captured, when prepared with `initialize`; null otherwise. */
+  snapshot: SnapshotReport | null = null;
 }
 
 export interface PrepareOptions {
@@ -98,6 +106,11 @@ export interface PrepareOptions {
    * per-request data instead of imports.
    */
   host?: HostFactory<any>;
+  /**
+   * Snapshot the instance after its start function and this initializer ran;
+   * every tenant starts in exactly that state (see src/snapshot).
+   */
+  initialize?: InitializeOptions;
 }
 
 /** Parses, rewrites and compiles `bytes` for a pool configured by `config`. */
@@ -109,7 +122,7 @@ export async function prepareModule(
   // Any view is read as the bytes it covers (a DataView or a subarray at an
   // offset too); anything else is a caller's mistake, not malformed wasm.
   const given: unknown = bytes;
-  const input = given instanceof Uint8Array
+  let input = given instanceof Uint8Array
     ? given
     : given instanceof ArrayBuffer
       ? new Uint8Array(given)
@@ -132,6 +145,8 @@ export async function prepareModule(
     ? config.reset
     : parseConfig({ ...config, reset: { ...config.reset, ...options.reset } }, `prepare(${name}) options`).reset;
   const strategy = config.strategy;
+  const snapshot = options.initialize === undefined ? null : await takeSnapshot(input, options.initialize, name);
+  if (snapshot !== null) input = snapshot.bytes;
   const layout = prepareLayout(input, { exportInternals: strategy === 'reuse', maxImageBytes: config.limits.maxImageBytes });
 
   let fallbackReason: PoolFallbackReason | null = layout.fallbackReason;
@@ -162,7 +177,7 @@ export async function prepareModule(
   // the data); the copy strategy only ever uses the data bytes.
   const mapped = pooled && strategy !== 'copy';
   const image = PoolImage.create(pooled ? layout.image : new Uint8Array(0), mapped ? (shape as MemoryShape).initialPages * WASM_PAGE : 0);
-  return new PreparedModule(
+  const prepared = new PreparedModule(
     module,
     layout,
     pooled,
@@ -177,4 +192,9 @@ export async function prepareModule(
     options.host ?? null,
     pooled && strategy === 'reuse' ? reuseRefusals(input, layout.image) : [],
   );
+  if (snapshot !== null) {
+    prepared.initialized = snapshot.initialized;
+    prepared.snapshot = snapshot.report;
+  }
+  return prepared;
 }

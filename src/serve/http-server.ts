@@ -63,7 +63,8 @@ export class CowpoolServer {
       maxOutputBytes: config.limits.maxOutputBytes,
     };
     this.#workers = new RequestWorkers<ServeResult>({
-      script: options.workerScript ?? new URL('./request-worker.js', import.meta.url),
+      // The compiled worker, also when this file runs from src/ (tests): a worker thread runs plain JavaScript.
+      script: options.workerScript ?? new URL('../../dist/serve/request-worker.js', import.meta.url),
       workerData,
       size: config.workers ?? options.defaultWorkers,
       maxWaiting: config.queue.maxWaiting,

@@ -16,6 +16,8 @@ export interface ServeSources {
   readonly file?: string;
   /** A module from the command line: served at "/..." (every path), replacing the file's routes. */
   readonly module?: string;
+  /** With `module`: an export run once per worker, whose state every request starts from (a snapshot). */
+  readonly initialize?: string;
   readonly host?: string;
   readonly port?: number;
   readonly workers?: number;
@@ -56,7 +58,11 @@ export function resolveServeConfig(sources: ServeSources): ServeConfig {
       });
     }
   }
-  if (sources.module !== undefined) input.routes = [{ path: '/...', module: resolve(cwd, sources.module) }];
+  if (sources.module !== undefined) {
+    input.routes = [{ path: '/...', module: resolve(cwd, sources.module), ...(sources.initialize === undefined ? {} : { initialize: sources.initialize }) }];
+  } else if (sources.initialize !== undefined) {
+    throw invalidConfig(WHAT, source, [{ path: 'routes', message: '--initialize applies to a module given on the command line — set "initialize" on a route in the file instead' }]);
+  }
   if (sources.host !== undefined) input.host = sources.host;
   if (sources.port !== undefined) input.port = sources.port;
   if (sources.workers !== undefined) input.workers = sources.workers;

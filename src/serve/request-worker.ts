@@ -14,6 +14,7 @@ import { readFileSync } from 'node:fs';
 import { parentPort, threadId, workerData } from 'node:worker_threads';
 import { isCowpoolError } from '../errors.js';
 import { runWasiInPool } from '../host/pool-run-wasi.js';
+import { wasiHost } from '../host/run-wasi.js';
 import { WasiHost } from '../host/wasi-host.js';
 import { createPool, type InstancePool, type PoolStats } from '../pool/instance-pool.js';
 import type { PreparedModule } from '../pool/prepared-module.js';
@@ -39,26 +40,97 @@ function flatStats(s: PoolStats): Record<string, number> {
   return out;
 }
 
-async function start(): Promise<{ pool: InstancePool; modules: PreparedModule[] }> {
-  const pool = createPool(data.pool as Parameters<typeof createPool>[0]);
-  const modules: PreparedModule[] = [];
+interface Route {
+  readonly pool: InstancePool;
+  readonly prepared: PreparedModule;
+}
+
+/**
+ * One pool per memory cap: a route's `maxMemoryBytes` becomes its pool's
+ * limits.maxMemoryBytesPerSlot, which clamps the maximum of every memory the
+ * pool hands out (a memory.grow past it fails inside the module). A module
+ * the pool cannot serve from its slots would run with its own maximum, so a
+ * capped route refuses it at start.
+ */
+async function start(): Promise<{ pools: InstancePool[]; routes: Route[] }> {
+  const base = (data.pool ?? {}) as Parameters<typeof createPool>[0] & { limits?: Record<string, unknown> };
+  const pools = new Map<number | 'default', InstancePool>();
+  const poolFor = (cap: number | undefined): InstancePool => {
+    const key = cap ?? 'default';
+    let pool = pools.get(key);
+    if (pool === undefined) {
+      pool = createPool(cap === undefined ? base : { ...base, limits: { ...(base.limits ?? {}), maxMemoryBytesPerSlot: cap } });
+      pools.set(key, pool);
+    }
+    return pool;
+  };
+  const routes: Route[] = [];
   for (const route of data.routes) {
-    modules.push(await pool.prepare(readFileSync(route.module), { name: route.module }));
+    const pool = poolFor(route.maxMemoryBytes);
+    const bytes = readFileSync(route.module);
+    const prepared = route.initialize === undefined
+      ? await pool.prepare(bytes, { name: route.module })
+      : await pool.prepare(bytes, { name: route.module, initialize: snapshotInitializer(route.initialize) });
+    if (route.maxMemoryBytes !== undefined && !prepared.pooled) {
+      throw new Error(`${route.module}: maxMemoryBytes cannot be enforced: the module is served by plain instantiation (${prepared.fallbackReason}: ${prepared.fallbackDetail})`);
+    }
+    routes.push({ pool, prepared });
   }
-  return { pool, modules };
+  return { pools: [...pools.values()], routes };
+}
+
+/**
+ * A route's initializer: the WASI reactor convention (`_initialize`, the C
+ * runtime's constructors, when exported), then the named export, on a WASI
+ * host of its own; the instance after that is the snapshot every request of
+ * the route starts from. What the initializer printed is discarded.
+ */
+function snapshotInitializer(exportName: string) {
+  const session = wasiHost({ args: [exportName] });
+  return {
+    imports: session.imports as unknown as WebAssembly.Imports,
+    run: (instance: { readonly exports: WebAssembly.Exports }, memory: WebAssembly.Memory | null): null => {
+      try {
+        session.initialize(instance.exports, memory ?? undefined);
+        const init = instance.exports[exportName];
+        if (typeof init !== 'function') throw new Error(`the module exports no function "${exportName}" to initialize with`);
+        const rc: unknown = (init as () => unknown)();
+        if (typeof rc === 'number' && rc !== 0) throw new Error(`"${exportName}" returned ${rc}`);
+      } finally {
+        session.finish();
+      }
+      return null;
+    },
+  };
+}
+
+/** How often a worker recomputes the statistics it sends with its results (pool.stats() walks every slot). */
+const STATS_EVERY_MS = 250;
+let statsAt = -Infinity;
+let statsCache: Record<string, number> = {};
+
+/** Statistics summed over the worker's pools, at most STATS_EVERY_MS old. */
+function workerStats(pools: readonly InstancePool[]): Record<string, number> {
+  const now = performance.now();
+  if (now - statsAt < STATS_EVERY_MS) return statsCache;
+  const sum: Record<string, number> = {};
+  for (const pool of pools) for (const [k, v] of Object.entries(flatStats(pool.stats()))) sum[k] = (sum[k] ?? 0) + v;
+  statsAt = now;
+  statsCache = sum;
+  return sum;
 }
 
 const host = new WasiHost();
 const empty = new Uint8Array(0);
 
 start().then(
-  ({ pool, modules }) => {
+  ({ pools, routes }) => {
     port.on('message', (job: ServeJob) => {
       let result: ServeResult;
       try {
-        const prepared = modules[job.route];
-        if (prepared === undefined) throw new Error(`no route ${job.route}`);
-        const r = runWasiInPool(pool, prepared, {
+        const route = routes[job.route];
+        if (route === undefined) throw new Error(`no route ${job.route}`);
+        const r = runWasiInPool(route.pool, route.prepared, {
           host,
           args: job.args,
           env: job.env,
@@ -66,13 +138,15 @@ start().then(
           stdoutCap: data.maxOutputBytes,
           stderrCap: data.maxOutputBytes,
         });
-        result = { worker: threadId, kind: 'exit', exitCode: r.exitCode, stdout: r.stdout, stderr: r.stderr, truncated: r.truncated, stats: flatStats(pool.stats()) };
+        result = { worker: threadId, kind: 'exit', exitCode: r.exitCode, stdout: r.stdout, stderr: r.stderr, truncated: r.truncated, stats: workerStats(pools) };
       } catch (e) {
-        const stats = flatStats(pool.stats());
+        const stats = workerStats(pools);
         if (e instanceof WebAssembly.RuntimeError) result = { worker: threadId, kind: 'trap', message: e.message, stderr: empty, stats };
         else result = { worker: threadId, kind: 'error', message: isCowpoolError(e) ? `${e.code}: ${e.message}` : String(e), stats };
       }
-      port.postMessage({ type: 'result', value: result });
+      // The output buffers are this run's own: move them instead of copying.
+      const transfer = result.kind === 'exit' ? [result.stdout.buffer, result.stderr.buffer] : [];
+      port.postMessage({ type: 'result', value: result }, transfer.filter((b, i, all) => b.byteLength > 0 && all.indexOf(b) === i) as ArrayBuffer[]);
     });
     port.postMessage({ type: 'ready' });
   },

@@ -26,6 +26,30 @@ export function encodeU32(value: number): Uint8Array {
   return Uint8Array.from(out);
 }
 
+/** The signed LEB128 encoding of a 64-bit integer (canonical: the fewest bytes that sign-extend back to it). */
+export function encodeS64(value: bigint): Uint8Array {
+  if (value < -(1n << 63n) || value >= 1n << 63n) {
+    throw new RangeError(`encodeS64: ${value} is not a signed 64-bit integer`);
+  }
+  const out: number[] = [];
+  let v = value;
+  for (;;) {
+    const low = Number(v & 0x7fn);
+    v >>= 7n; // arithmetic shift: BigInt keeps the sign
+    const done = (v === 0n && (low & 0x40) === 0) || (v === -1n && (low & 0x40) !== 0);
+    out.push(done ? low : low | 0x80);
+    if (done) return Uint8Array.from(out);
+  }
+}
+
+/** The signed LEB128 encoding of a 32-bit integer; an unsigned value above 2^31 is taken as its two's-complement bits. */
+export function encodeS32(value: number): Uint8Array {
+  if (!(Number.isInteger(value) && value >= -0x8000_0000 && value <= 0xffff_ffff)) {
+    throw new RangeError(`encodeS32: ${value} is not a 32-bit integer`);
+  }
+  return encodeS64(BigInt(value | 0));
+}
+
 const utf8 = new TextEncoder();
 
 export class ByteWriter {
@@ -68,6 +92,14 @@ export class ByteWriter {
 
   u32(value: number): this {
     return this.bytes(encodeU32(value));
+  }
+
+  s32(value: number): this {
+    return this.bytes(encodeS32(value));
+  }
+
+  s64(value: bigint): this {
+    return this.bytes(encodeS64(value));
   }
 
   /** A length-prefixed UTF-8 name. */

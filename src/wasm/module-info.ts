@@ -77,6 +77,12 @@ export interface DataSegmentEntry {
 
 export interface ElementSegmentEntry {
   index: number;
+  /** Offset of the segment's first byte (its flags). */
+  start: number;
+  /** Offset of the element count that precedes the items. */
+  itemsStart: number;
+  /** Offset one past the segment's last byte. */
+  end: number;
   mode: 'active' | 'passive' | 'declarative';
   /** Table written by an active segment; null for passive and declarative ones. */
   tableIndex: number | null;

@@ -278,6 +278,7 @@ function parseElements(r: ByteReader): ElementSegmentEntry[] {
     if ((flags & 0x03) !== 0) {
       elemType = usesExprs ? readRefType(r, `${field} element type`) : readElemKind(r, `${field} element kind`);
     }
+    const itemsStart = r.pos;
     const length = r.count(`${field} element count`, usesExprs ? 2 : 1);
     const indices: number[] = [];
     let allFunctions = true;
@@ -291,7 +292,7 @@ function parseElements(r: ByteReader): ElementSegmentEntry[] {
       }
     }
     const funcIndices = allFunctions ? indices : null;
-    segments.push({ index, mode, tableIndex, offsetExpr, elemType, length, funcIndices });
+    segments.push({ index, start: at, itemsStart, end: r.pos, mode, tableIndex, offsetExpr, elemType, length, funcIndices });
   }
   return segments;
 }

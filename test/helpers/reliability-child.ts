@@ -6,6 +6,9 @@
  * runner.
  */
 import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 
@@ -26,14 +29,27 @@ export interface ChildOutcome {
 
 /**
  * Runs `script` (an ES module body; top-level await allowed) in a new `node`
- * process. Resolves when it exits, or kills it after `timeoutMs`.
+ * process. Resolves when it exits, or kills it after `timeoutMs`. `asFile`
+ * runs it from a temporary .mjs file instead of `-e`: worker threads inherit
+ * the process's node options, and `--input-type` makes a worker fail to start.
  */
 export function runTsChild(
   script: string,
-  options: { env?: Record<string, string>; nodeArgs?: string[]; timeoutMs?: number } = {},
+  options: { env?: Record<string, string>; nodeArgs?: string[]; timeoutMs?: number; asFile?: boolean } = {},
 ): Promise<ChildOutcome> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...(options.nodeArgs ?? []), '--import', TS_REGISTER, '--input-type=module', '-e', script], {
+  let dir: string | null = null;
+  let source = ['--input-type=module', '-e', script];
+  if (options.asFile === true) {
+    dir = mkdtempSync(join(tmpdir(), 'cowpool-child-'));
+    const file = join(dir, 'child.mjs');
+    writeFileSync(file, script);
+    source = [file];
+  }
+  const cleanup = () => {
+    if (dir !== null) rmSync(dir, { recursive: true, force: true });
+  };
+  return new Promise<ChildOutcome>((resolve, reject) => {
+    const child = spawn(process.execPath, [...(options.nodeArgs ?? []), '--import', TS_REGISTER, ...source], {
       env: { ...process.env, ...options.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -50,7 +66,7 @@ export function runTsChild(
       clearTimeout(timer);
       resolve({ status, signal, stdout, stderr });
     });
-  });
+  }).finally(cleanup);
 }
 
 /** A worker thread running `code` (an ES module body) with `.ts` imports enabled. */

@@ -14,7 +14,27 @@ import { emitModule } from '../../src/fuzz/emit-module.js';
 const PAGE = 65536;
 
 /** Reset settings for `mode`; keep-resident copies only the first page back, so the rest is still dropped by madvise. */
-const RESET = (mode: string) => ({ mode: mode as 'madvise', keepResidentBytes: '64KiB' });
+const RESET = (mode: string, extra: ResetExtra = {}) => ({ mode: mode as 'madvise', keepResidentBytes: '64KiB', ...extra });
+
+/** Reset settings that steer a reset into one of its paths (over the cap, a trim). */
+export interface ResetExtra {
+  /** '64KiB': a tenant that writes its whole 192 KiB memory passes the cap, so the reset drops everything (madvise). */
+  maxResidentBytes?: string;
+  /** 1: every reset of a copying mode is a trim (drops everything with madvise). */
+  trimEvery?: number;
+}
+
+/**
+ * A reset made to fail: `syscalls` are each armed to fail once after `after`
+ * good calls (several: whichever the mode makes first, for auto).
+ */
+export interface ResetFaultSpec {
+  slots: 'v8' | 'raw';
+  mode: string;
+  syscalls: readonly string[];
+  after?: number;
+  extra?: ResetExtra;
+}
 
 export interface FaultReport {
   /** The injected failures that fired (from the addon's counter). */
@@ -56,9 +76,9 @@ async function captureAsync(run: () => Promise<unknown>): Promise<ErrorInfo> {
   }
 }
 
-/** Arms `syscall` to fail `count` times after `after` good calls, runs `run`, disarms. */
-function withFault<T>(syscall: string, after: number, count: number, run: () => T): T {
-  addon().injectFault(syscall, after, count, 'ENOMEM');
+/** Arms `syscall` (each of them) to fail `count` times after `after` good calls, runs `run`, disarms. */
+function withFault<T>(syscall: string | readonly string[], after: number, count: number, run: () => T): T {
+  for (const call of typeof syscall === 'string' ? [syscall] : syscall) addon().injectFault(call, after, count, 'ENOMEM');
   try {
     return run();
   } finally {
@@ -109,8 +129,8 @@ interface PoolFixture {
   shortImage: Uint8Array;
 }
 
-async function poolFixture(mode: string): Promise<PoolFixture> {
-  const pool = createPool({ strategy: 'cow', limits: { maxSlots: 1 }, reset: RESET(mode) });
+async function poolFixture(mode: string, extra: ResetExtra = {}): Promise<PoolFixture> {
+  const pool = createPool({ strategy: 'cow', limits: { maxSlots: 1 }, reset: RESET(mode, extra) });
   const m = imageModules();
   return { pool, long: await pool.prepare(m.long), short: await pool.prepare(m.short), longImage: m.longImage, shortImage: m.shortImage };
 }
@@ -169,22 +189,6 @@ async function v8MapFails(mode: string, attempts: number): Promise<FaultReport> 
   return out;
 }
 
-/** The reset after a tenant fails on `syscall`: release still succeeds, the slot is `unknown`, the next tenant sees the exact image. */
-async function v8ResetFails(mode: string, syscall: string): Promise<FaultReport> {
-  const f = await poolFixture(mode);
-  // Warm the slot (and, for the tracking modes, their registration) with a few tenants first.
-  for (let i = 0; i < 3; i++) tenant(f, 'long');
-  const lease = f.pool.instantiate(f.long);
-  new Uint8Array((lease.memory as WebAssembly.Memory).buffer).fill(0xab);
-  const fired0 = addon().injectedFaults();
-  const error = withFault(syscall, 0, 1, () => capture(() => lease.release()));
-  const after = f.pool.stats().slots.byState;
-  const detail = laterTenants(f);
-  const out = report(f.pool, fired0, error, after, detail);
-  f.pool.close();
-  return out;
-}
-
 /**
  * Writing the image's memfd fails during prepare: a typed error; prepare and
  * the pool work afterwards. `syscall` null: the fault was armed before the
@@ -215,8 +219,8 @@ interface RawFixture {
   shortBytes: Uint8Array;
 }
 
-function rawFixture(mode: string): RawFixture {
-  const pool = new SlotPool({ limits: { maxSlots: 1, maxMemoryBytesPerSlot: '2MiB', guardBytes: '64KiB' }, reset: RESET(mode) });
+function rawFixture(mode: string, extra: ResetExtra = {}): RawFixture {
+  const pool = new SlotPool({ limits: { maxSlots: 1, maxMemoryBytesPerSlot: '2MiB', guardBytes: '64KiB' }, reset: RESET(mode, extra) });
   const m = imageModules();
   return { pool, long: pool.image(m.longImage), short: pool.image(m.shortImage), longBytes: m.longImage, shortBytes: m.shortImage };
 }
@@ -260,19 +264,43 @@ function rawAcquireFails(mode: string, syscall: string, after: number, cold: boo
   return out;
 }
 
-/** The reset of a raw slot fails (madvise of the image part, fallocate punching out the rest). */
-function rawResetFails(mode: string, syscall: string, after: number): FaultReport {
-  const f = rawFixture(mode);
+/**
+ * The reset after a tenant fails: release still succeeds (the failure is
+ * counted, not shown to the tenant), the slot is `unknown`, and every later
+ * tenant sees its exact image.
+ */
+function v8ResetFails(spec: ResetFaultSpec, f: PoolFixture): FaultReport {
+  // Warm the slot (and, for the tracking modes, their registration) with a few tenants first.
+  for (let i = 0; i < 3; i++) tenant(f, 'long');
+  const lease = f.pool.instantiate(f.long);
+  new Uint8Array((lease.memory as WebAssembly.Memory).buffer).fill(0xab);
+  const fired0 = addon().injectedFaults();
+  const error = withFault(spec.syscalls, spec.after ?? 0, 1, () => capture(() => lease.release()));
+  const after = f.pool.stats().slots.byState;
+  const detail = laterTenants(f);
+  const out = report(f.pool, fired0, error, after, detail);
+  f.pool.close();
+  return out;
+}
+
+/** The same for a raw slot (the image part is reset like a V8 slot's; fallocate punches out the rest). */
+function rawResetFails(spec: ResetFaultSpec): FaultReport {
+  const f = rawFixture(spec.mode, spec.extra);
   for (let i = 0; i < 3; i++) rawTenant(f, 'long');
   const lease = f.pool.acquire(f.long, { initialBytes: 3 * PAGE, maxBytes: 6 * PAGE });
   lease.grow(PAGE);
   new Uint8Array(lease.buffer).fill(0xab);
   const fired0 = addon().injectedFaults();
-  const error = withFault(syscall, after, 1, () => capture(() => lease.release()));
+  const error = withFault(spec.syscalls, spec.after ?? 0, 1, () => capture(() => lease.release()));
   const stateAfter = f.pool.stats().slots.byState;
   const out = report(f.pool, fired0, error, stateAfter, rawLaterTenants(f));
   closeRaw(f);
   return out;
+}
+
+export async function runResetFault(spec: ResetFaultSpec): Promise<FaultReport> {
+  if (spec.slots === 'raw') return rawResetFails(spec);
+  return v8ResetFails(spec, await poolFixture(spec.mode, spec.extra));
 }
 
 /**
@@ -300,8 +328,6 @@ function rawGrowWithFaults(mode: string): FaultReport {
 export const SCENARIOS = {
   'v8: mmap fails mapping the image': (mode: string) => v8MapFails(mode, 1),
   'v8: mmap keeps failing, also for the full reset': (mode: string) => v8MapFails(mode, 3),
-  'v8: madvise fails in the reset': (mode: string) => v8ResetFails(mode, 'madvise'),
-  'v8: mmap fails in the reset': (mode: string) => v8ResetFails(mode, 'mmap'),
   'v8: memfd_create fails writing an image': () => v8PrepareFails('memfd_create'),
   'v8: ftruncate fails writing an image': () => v8PrepareFails('ftruncate'),
   'v8: memfd_create fails from COWPOOL_FAULT_INJECT': () => v8PrepareFails(null),
@@ -311,8 +337,6 @@ export const SCENARIOS = {
   'raw: memfd_create fails creating a new slot': (mode: string) => Promise.resolve(rawAcquireFails(mode, 'memfd_create', 0, true)),
   'raw: ftruncate fails creating a new slot': (mode: string) => Promise.resolve(rawAcquireFails(mode, 'ftruncate', 0, true)),
   'raw: fallocate fails clearing the slot to configure it': (mode: string) => Promise.resolve(rawAcquireFails(mode, 'fallocate', 0, false)),
-  'raw: madvise fails in the reset': (mode: string) => Promise.resolve(rawResetFails(mode, 'madvise', 0)),
-  'raw: fallocate fails in the reset': (mode: string) => Promise.resolve(rawResetFails(mode, 'fallocate', 0)),
   'raw: grow with ftruncate and fallocate failing': (mode: string) => Promise.resolve(rawGrowWithFaults(mode)),
 } as const;
 

@@ -1,0 +1,38 @@
+import { describe, expect, it } from 'vitest';
+import { runServeBench, serveBenchTable, type ServeBenchReport } from '../src/bench/serve-bench.js';
+import { renderServeBenchSvg } from '../src/bench/serve-bench-svg.js';
+
+const module = new URL('./fixtures/wasi/cgi-secret.wasm', import.meta.url).pathname;
+
+describe('cowpool bench serve', () => {
+  it('ratios in the table come from the same run\'s naive and floor rows', () => {
+    const report: ServeBenchReport = {
+      module: 'x.wasm',
+      connections: 4,
+      durationSeconds: 1,
+      rows: [
+        { subject: 'floor', requestsPerSecond: 1000, p50Ms: 1, p99Ms: 2, non2xx: 0, errors: 0 },
+        { subject: 'naive', requestsPerSecond: 50, p50Ms: 20, p99Ms: 40, non2xx: 0, errors: 0 },
+        { subject: 'cowpool (1 worker)', requestsPerSecond: 400, p50Ms: 2, p99Ms: 5, non2xx: 1, errors: 2 },
+      ],
+    };
+    const table = serveBenchTable(report);
+    expect(table).toContain('| cowpool (1 worker) | 400 | 2.00 | 5.00 | 8.00× | 40% | 3 |');
+    expect(table).toContain('| naive | 50 | 20.00 | 40.00 | 1.00× | 5% | 0 |');
+    const svg = renderServeBenchSvg(report, 'test machine');
+    expect(svg).toMatch(/^<svg /);
+    expect(svg).toContain('400 req/s');
+    expect(svg).toContain('×8.00 naive');
+  });
+
+  it('runs every server under load and each answers every request with 2xx', async () => {
+    const lines: string[] = [];
+    const report = await runServeBench({ module, durationSeconds: 1, warmupSeconds: 0, connections: 4, workers: [1], progress: (l) => lines.push(l) });
+    expect(report.rows.map((r) => r.subject)).toEqual(['floor', 'naive', 'node-wasi', 'cowpool (1 worker)']);
+    for (const row of report.rows) {
+      expect(row.requestsPerSecond, row.subject).toBeGreaterThan(0);
+      expect(row.non2xx + row.errors, row.subject).toBe(0);
+    }
+    expect(lines).toHaveLength(4);
+  }, 120_000);
+});
