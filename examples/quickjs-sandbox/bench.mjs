@@ -14,11 +14,11 @@ const rounds = Number(process.argv[3] ?? 9);
 
 const subjects = {
   'shared module, new runtime+context': sharedModuleVm(),
-  'pool reuse, fresh VM': await createQuickJsSandbox({ strategy: 'reuse' }),
-  'pool reuse (restore-dirty), fresh VM': await createQuickJsSandbox({ strategy: 'reuse', resetMode: 'restore-dirty' }),
-  'pool reuse (track-writes), fresh VM': await createQuickJsSandbox({ strategy: 'reuse', resetMode: 'track-writes' }),
-  'pool cow, fresh VM': await createQuickJsSandbox({ strategy: 'cow' }),
-  'pool cow (restore-dirty), fresh VM': await createQuickJsSandbox({ strategy: 'cow', resetMode: 'restore-dirty' }),
+  'reuse, snapshot VM': await createQuickJsSandbox({ strategy: 'reuse' }),
+  'reuse (restore-dirty), snapshot VM': await createQuickJsSandbox({ strategy: 'reuse', resetMode: 'restore-dirty' }),
+  'cow, snapshot VM': await createQuickJsSandbox({ strategy: 'cow' }),
+  'reuse, new runtime+context': await createQuickJsSandbox({ strategy: 'reuse', snapshot: false }),
+  'cow, new runtime+context': await createQuickJsSandbox({ strategy: 'cow', snapshot: false }),
 };
 const expected = subjects['shared module, new runtime+context'].evaluate(CODE).value;
 const samples = Object.fromEntries(Object.keys(subjects).map((name) => [name, []]));
@@ -40,6 +40,6 @@ const baseline = median(samples['shared module, new runtime+context']);
 console.log(`QuickJS, one call = ${JSON.stringify(CODE)}; ${rounds} rounds × ${perRound} calls, medians`);
 for (const [name, xs] of Object.entries(samples)) {
   const m = median(xs);
-  console.log(`${name.padEnd(38)} ${m.toFixed(1).padStart(8)} µs/call   ${(m / baseline).toFixed(2)}× the shared module`);
+  console.log(`${name.padEnd(36)} ${m.toFixed(1).padStart(8)} µs/call   ${(m / baseline).toFixed(2)}× the shared module`);
 }
 for (const subject of Object.values(subjects)) subject.close?.();

@@ -47,15 +47,20 @@ function guestString(x, memory, text) {
   return { ptr, length: bytes.length };
 }
 
-/**
- * Evaluates `code` in a new runtime and context; returns `{ ok, value }` (the result's JSON
- * dump) or `{ ok: false, error }`. `free` frees what was made (the shared baseline).
- */
-function evaluateIn(x, memory, code, { memoryLimit, free }) {
+/** A new runtime (memory limit, interrupt handler on) and a context in it. */
+function newVm(x, memoryLimit) {
   const rt = x[X.newRuntime]();
   if (memoryLimit !== undefined) x[X.setMemoryLimit](rt, memoryLimit);
   x[X.enableInterrupts](rt);
-  const ctx = x[X.newContext](rt, 0);
+  return { rt, ctx: x[X.newContext](rt, 0) };
+}
+
+/**
+ * Evaluates `code` in `vm` (a new one when null); returns `{ ok, value }` (the result's JSON
+ * dump) or `{ ok: false, error }`. `free` frees what was made (the shared baseline).
+ */
+function evaluateIn(x, memory, code, { memoryLimit, free, vm = null }) {
+  const { rt, ctx } = vm ?? newVm(x, memoryLimit);
   const source = guestString(x, memory, code);
   const name = guestString(x, memory, 'sandbox.js');
   const value = x[X.eval](ctx, source.ptr, source.length, name.ptr, 0, 0);
@@ -77,13 +82,42 @@ function callData(deadlineMs) {
   return { output: [], outputBytes: 0, deadline: deadlineMs === undefined ? Infinity : performance.now() + deadlineMs };
 }
 
+/** A ctx for an instance the pool does not serve (the snapshot's initializing one, the baseline). */
+function ownContext(getMemory, getData) {
+  const ctx = {
+    get memory() { return getMemory(); },
+    get data() { return getData(); },
+    exports: null,
+    readString: (ptr, len) => readString(ctx, ptr, len),
+    writeString: (ptr, cap, text, nul) => writeString(ctx, ptr, cap, text, nul),
+    readBytes: (ptr, len) => readBytes(ctx, ptr, len),
+    writeBytes: (ptr, bytes) => writeBytes(ctx, ptr, bytes),
+  };
+  return ctx;
+}
+
 /**
  * A pool of QuickJS VMs: `evaluate(code)` runs in a fresh VM each call.
- * @param {{ strategy?: 'cow' | 'reuse' | 'copy' | 'fresh', maxSlots?: number, memoryLimit?: number, deadlineMs?: number, resetMode?: string }} options
+ *
+ * With `snapshot` (the default), prepare runs the constructors and makes the runtime and
+ * context once, and the module every tenant gets is that state (`initialize`): a call only
+ * evaluates. Every call then starts from the same VM, Math.random's seed included.
+ * @param {{ strategy?: 'cow' | 'reuse' | 'copy' | 'fresh', maxSlots?: number, memoryLimit?: number, deadlineMs?: number, resetMode?: string, snapshot?: boolean }} options
  */
-export async function createQuickJsSandbox({ strategy = 'reuse', maxSlots = 1, memoryLimit = 8 << 20, deadlineMs = 1000, resetMode } = {}) {
+export async function createQuickJsSandbox({ strategy = 'reuse', maxSlots = 1, memoryLimit = 8 << 20, deadlineMs = 1000, resetMode, snapshot = true } = {}) {
   const pool = createPool({ strategy, limits: { maxSlots }, ...(resetMode === undefined ? {} : { reset: { mode: resetMode } }) });
-  const prepared = await pool.prepare(QUICKJS_WASM, { name: 'quickjs', host: quickJsImports });
+  let initMemory = null;
+  const initData = callData(undefined);
+  const initialize = {
+    imports: quickJsImports(ownContext(() => initMemory, () => initData)),
+    run: (instance, memory) => {
+      initMemory = memory;
+      instance.exports[X.ctors]();
+      return newVm(instance.exports, memoryLimit);
+    },
+  };
+  const prepared = await pool.prepare(QUICKJS_WASM, { name: 'quickjs', host: quickJsImports, ...(snapshot ? { initialize } : {}) });
+  const vm = snapshot ? prepared.initialized : null;
   return {
     pool,
     prepared,
@@ -93,8 +127,8 @@ export async function createQuickJsSandbox({ strategy = 'reuse', maxSlots = 1, m
       const lease = pool.instantiate(prepared, { data });
       try {
         const x = lease.exports;
-        x[X.ctors]();
-        return { ...evaluateIn(x, lease.memory, code, { memoryLimit, free: false }), output: data.output.join('') };
+        if (vm === null) x[X.ctors]();
+        return { ...evaluateIn(x, lease.memory, code, { memoryLimit, free: false, vm }), output: data.output.join('') };
       } finally {
         lease.release();
       }
@@ -108,16 +142,7 @@ export function sharedModuleVm({ memoryLimit = 8 << 20, deadlineMs = 1000 } = {}
   const memory = new WebAssembly.Memory({ initial: 256, maximum: 32768 });
   let data = callData(deadlineMs);
   // The same imports, with a ctx of our own: this instance has one tenant forever.
-  const ctx = {
-    memory,
-    get data() { return data; },
-    exports: null,
-    readString: (ptr, len) => readString(ctx, ptr, len),
-    writeString: (ptr, cap, text, nul) => writeString(ctx, ptr, cap, text, nul),
-    readBytes: (ptr, len) => readBytes(ctx, ptr, len),
-    writeBytes: (ptr, bytes) => writeBytes(ctx, ptr, bytes),
-  };
-  const imports = quickJsImports(ctx);
+  const imports = quickJsImports(ownContext(() => memory, () => data));
   imports.a.a = memory;
   const instance = new WebAssembly.Instance(new WebAssembly.Module(QUICKJS_WASM), imports);
   const x = instance.exports;
