@@ -120,6 +120,24 @@ describe('reuse: eligible modules are rewound exactly, the rest get fresh instan
     expect(reuseRefusals(more).map((r) => r.reason)).toEqual(['start-function']);
   });
 
+  it('a float global that starts as a NaN drops the instance: JS could not put its payload back', async () => {
+    const bytes = await watModule(`(module (memory 1)
+      (global $g (mut f64) (f64.const nan:0x4))
+      (func (export "bits") (result i64) (i64.reinterpret_f64 (global.get $g)))
+      (func (export "set") (global.set $g (f64.const 1))))`);
+    const fresh = new WebAssembly.Instance(new WebAssembly.Module(bytes));
+    const expected = callExport(fresh.exports, 'bits');
+    const pool = createPool({ strategy: 'reuse', limits: { maxSlots: 1 } });
+    const prepared = await pool.prepare(bytes);
+    for (let tenant = 0; tenant < 3; tenant++) {
+      const lease = pool.instantiate(prepared);
+      expect({ tenant, bits: callExport(lease.exports, 'bits') }).toEqual({ tenant, bits: expected });
+      callExport(lease.exports, 'set');
+      lease.release();
+    }
+    pool.close();
+  });
+
   it('passive segments that are never dropped do not refuse; a drop of an active segment does not either', async () => {
     const bytes = await watModule(`(module (memory 1)
       (data $p "x") (data $a (i32.const 0) "y")

@@ -26,6 +26,8 @@ export class InstanceSnapshot {
   private constructor(
     private readonly globals: GlobalState[],
     private readonly tables: TableState[],
+    /** False when a float global starts as a NaN: JS reads and writes NaNs canonicalized, so its payload could not be put back. */
+    private readonly exact: boolean,
   ) {}
 
   /** Records the instance's globals and tables as they are now (right after instantiation). */
@@ -42,12 +44,13 @@ export class InstanceSnapshot {
       for (let i = 0; i < table.length; i++) entries[i] = table.get(i);
       tables.push({ table, entries });
     }
-    return new InstanceSnapshot(globals, tables);
+    const exact = globals.every((g) => !(typeof g.value === 'number' && Number.isNaN(g.value)));
+    return new InstanceSnapshot(globals, tables, exact);
   }
 
-  /** True when the instance can still be rewound (no table grew). */
+  /** True when the instance can still be rewound exactly (no table grew, no global starts as a NaN). */
   restorable(): boolean {
-    return this.tables.every((t) => t.table.length === t.entries.length);
+    return this.exact && this.tables.every((t) => t.table.length === t.entries.length);
   }
 
   /** Puts every recorded global and table entry back. */
