@@ -21,6 +21,7 @@ export type { EmscriptenHook, Imports, PoolStats, Reservation } from './pool/ins
 export { Lease } from './pool/lease.js';
 export { PreparedModule } from './pool/prepared-module.js';
 export type { PoolFallbackReason, PrepareOptions } from './pool/prepared-module.js';
+export type { HostContext, HostFactory, InstantiateOptions } from './pool/host-context.js';
 export type { InitializeOptions, InitializeRun, InitializingInstance } from './snapshot/initialize-options.js';
 export type { SnapshotReport } from './snapshot/snapshot-report.js';
 
@@ -41,6 +42,8 @@ export type { ElementInit, FuncTable } from './table/element-segments.js';
 export { runWasi, wasiHost } from './host/run-wasi.js';
 export type { RunWasiOptions, WasiModuleSource, WasiSession } from './host/run-wasi.js';
 export { runWasiInPool } from './host/pool-run-wasi.js';
+// Loaded for its effect too: it installs the runner pool.runWasi uses (see src/pool/wasi-runner.ts).
+export { wasiSlotHost } from './host/wasi-slot-host.js';
 export type { WasiPool } from './host/pool-run-wasi.js';
 export { IMPLEMENTED_CALLS, WasiHost } from './host/wasi-host.js';
 export type { WasiImports } from './host/wasi-host.js';

@@ -33,6 +33,18 @@ describe('cowpool CLI: inspect, check-config, help', () => {
     expect(JSON.parse(r.out)).toMatchObject({ cow: false, fallbackReason: 'shared-memory' });
   });
 
+  it('inspect says whether reuse keeps the instance, and why not', async () => {
+    const refused = join(dir, 'refused.wasm');
+    writeFileSync(refused, await watModule('(module (memory 1) (data $p "x") (func $s) (start $s) (func (export "d") (data.drop $p)))'));
+    const json = JSON.parse((await run(['inspect', refused, '--json'])).out) as { reuse: { eligible: boolean; refusals: { reason: string }[] } };
+    expect(json.reuse.eligible).toBe(false);
+    expect(json.reuse.refusals.map((r) => r.reason)).toEqual(['data-drop', 'start-function']);
+    expect((await run(['inspect', refused])).out).toMatch(/reuse +new instance per tenant — data-drop: .*; start-function: /);
+    const eligible = join(dir, 'eligible.wasm');
+    writeFileSync(eligible, await watModule('(module (memory 1) (global (mut i32) (i32.const 0)))'));
+    expect((await run(['inspect', eligible])).out).toMatch(/reuse +instance kept and rewound \(exact\)/);
+  });
+
   it('inspect: a missing file or malformed bytes is exit 2 with the code', async () => {
     expect(await run(['inspect', join(dir, 'missing.wasm')])).toMatchObject({ code: 2, err: expect.stringMatching(/ENOENT/) });
     const bad = join(dir, 'bad.wasm');

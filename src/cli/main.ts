@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { CowpoolError, isCowpoolError } from '../errors.js';
 import { loadConfig, loadRawSlotPoolConfig } from '../config/load-config.js';
 import { prepareLayout } from '../wasm/prepare-layout.js';
+import { reuseRefusals } from '../wasm/reuse-eligibility.js';
 import { stubImports } from '../bench/stub-imports.js';
 import { takeSnapshot } from '../snapshot/take-snapshot.js';
 import type { SnapshotReport } from '../snapshot/snapshot-report.js';
@@ -150,6 +151,8 @@ async function inspect(argv: readonly string[], io: CliIo): Promise<number> {
     bytes = taken.bytes;
   }
   const layout = prepareLayout(bytes);
+  // Whether the `reuse` strategy would keep this module's instance (and every reason it would not).
+  const refusals = layout.cow ? reuseRefusals(bytes, layout.image) : [];
   const summary = {
     module: path,
     cow: layout.cow,
@@ -163,6 +166,7 @@ async function inspect(argv: readonly string[], io: CliIo): Promise<number> {
     passiveSegments: layout.passiveSegments,
     tables: layout.tables.length,
     exports: layout.exports.length,
+    reuse: { eligible: layout.cow && refusals.length === 0, refusals },
     ...(snapshot === null ? {} : { snapshot }),
   };
   if (args.flags.has('json')) {
@@ -177,6 +181,7 @@ async function inspect(argv: readonly string[], io: CliIo): Promise<number> {
         `image           ${layout.image.length} bytes (${layout.activeSegments} active segments, ${layout.imageDataBytes} data bytes)`,
         `passive data    ${layout.passiveSegments} segments`,
         `tables/exports  ${layout.tables.length} / ${layout.exports.length}`,
+        `reuse           ${!layout.cow ? 'not pooled' : refusals.length === 0 ? 'instance kept and rewound (exact)' : `new instance per tenant — ${refusals.map((r) => `${r.reason}: ${r.detail}`).join('; ')}`}`,
         ...(snapshot === null ? [] : snapshotLines(snapshot, initialize!)),
       ].join('\n') + '\n',
     );

@@ -20,7 +20,7 @@ const FLAGS: Record<string, FlagSpec> = {
     value: true,
     repeat: true,
     placeholder: 'NAME',
-    description: 'run only this target (repeatable): fresh, copy, cow/<reset mode>, raw/<reset mode>',
+    description: 'run only this target (repeatable): fresh, copy, cow/<reset mode>, reuse/<reset mode>, raw/<reset mode>',
   },
   'no-faults': { value: false, description: 'do not inject system call failures' },
   'max-failures': { value: true, placeholder: 'N', description: 'stop after N failures (default 10)' },
@@ -40,8 +40,9 @@ and a script of tenants (writes, memory.grow, traps mid-write, data.drop,
 memory.init, table.set, global.set, references kept past release, injected
 mmap/madvise failures), and runs it on every target side by side with plain V8.
 Pool targets then run the seed's re-entrant tenants: host imports that release
-the running lease, instantiate, call back in or close the pool mid-run (cow
-targets also under reuse).
+the running lease, instantiate, call back in or close the pool mid-run.
+reuse/<mode> targets hold the kept instance to the same rule: the next tenant
+must equal a fresh instance.
 A failure prints the seed and a one-line command that replays it.
 
 Options:

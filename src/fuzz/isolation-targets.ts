@@ -4,6 +4,8 @@
  *   fresh                 plain V8 per instance (the fuzzer's own control)
  *   copy                  pooled memory, image copied, zeroed on release
  *   cow/<mode>            pooled memory, image mapped, reset by <mode> — one per RESET_MODES entry
+ *   reuse/<mode>          as cow/<mode>, the slot keeping its instance and rewinding it (modules
+ *                         the rewind cannot make fresh get a new instance: reuse-eligibility.ts)
  *   raw/<mode>            raw slots (SlotPool) reset by <mode>
  *
  * A reset mode the slot layer does not implement yet ("unknown mode") is
@@ -19,7 +21,7 @@ import { resetModesSupport } from './reset-mode-support.js';
 import { runCaseOnHost, type HostRun } from './run-isolation-case.js';
 
 export type IsolationTarget =
-  | { name: string; kind: 'pool'; strategy: Exclude<Strategy, 'reuse'>; mode: ResetMode }
+  | { name: string; kind: 'pool'; strategy: Strategy; mode: ResetMode }
   | { name: string; kind: 'raw'; mode: ResetMode };
 
 export interface UnavailableTarget {
@@ -35,15 +37,21 @@ export async function isolationTargets(): Promise<{ targets: IsolationTarget[]; 
   ];
   const unavailable: UnavailableTarget[] = [];
   const raw: IsolationTarget[] = [];
+  const reuse: IsolationTarget[] = [];
   for (const support of await resetModesSupport()) {
     if (!support.supported) {
-      unavailable.push({ name: `cow/${support.mode}`, reason: support.reason }, { name: `raw/${support.mode}`, reason: support.reason });
+      unavailable.push(
+        { name: `cow/${support.mode}`, reason: support.reason },
+        { name: `reuse/${support.mode}`, reason: support.reason },
+        { name: `raw/${support.mode}`, reason: support.reason },
+      );
       continue;
     }
     targets.push({ name: `cow/${support.mode}`, kind: 'pool', strategy: 'cow', mode: support.mode });
+    reuse.push({ name: `reuse/${support.mode}`, kind: 'pool', strategy: 'reuse', mode: support.mode });
     raw.push({ name: `raw/${support.mode}`, kind: 'raw', mode: support.mode });
   }
-  return { targets: [...targets, ...raw], unavailable };
+  return { targets: [...targets, ...reuse, ...raw], unavailable };
 }
 
 /** Keeps the targets named in `names` (all when empty); an unknown name is an INVALID_ARGUMENT naming the known ones. */

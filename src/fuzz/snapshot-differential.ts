@@ -25,16 +25,16 @@ export interface SnapshotTarget {
 }
 
 /**
- * fresh, copy, and cow under every reset mode. Not `reuse`: it keeps one
- * instance and does not promise a fresh one (SECURITY.md, "What reuse does
- * not guarantee": dropped segments stay dropped; it also restores globals
- * through the JS API, which canonicalizes NaN payloads), so this
- * differential would report its documented limits, not snapshot bugs.
+ * fresh, copy, and cow and reuse under every reset mode. `reuse` keeps its
+ * instance only for modules whose rewind is exact (reuse-eligibility.ts; a
+ * global starting as a NaN, whose payload JS cannot put back, drops the
+ * instance too), so its tenants must match the reference like the others.
  */
 export const SNAPSHOT_TARGETS: readonly SnapshotTarget[] = [
   { name: 'fresh', strategy: 'fresh', mode: 'madvise' },
   { name: 'copy', strategy: 'copy', mode: 'madvise' },
   ...RESET_MODES.map((mode) => ({ name: `cow/${mode}`, strategy: 'cow' as const, mode })),
+  ...RESET_MODES.map((mode) => ({ name: `reuse/${mode}`, strategy: 'reuse' as const, mode })),
 ];
 
 export const SNAPSHOT_TENANTS = 3;

@@ -39,17 +39,46 @@ function isSystemError(e: unknown): boolean {
 
 export type WasiImports = { [WASI_MODULE]: Record<string, (...args: never[]) => number> };
 
+/**
+ * The preview1 import table, every call reading its run from `current`
+ * (which throws when no run may continue). Made once per host, or once per
+ * slot by the pool's host bindings (see wasi-slot-host.ts).
+ */
+export function wasiImportTable(current: (name: string) => WasiRun): WasiImports {
+  const table: Record<string, (...args: never[]) => number> = {};
+  for (const name of PREVIEW1_FUNCTIONS) {
+    const call = CALLS[name];
+    table[name] = call === undefined ? unsupported(name, current) : bind(name, call, current);
+  }
+  return { [WASI_MODULE]: table };
+}
+
+function bind(name: string, call: Call, current: (name: string) => WasiRun): (...args: never[]) => number {
+  return (...args: never[]): number => {
+    const run = current(name);
+    try {
+      return call(run, ...args);
+    } catch (e) {
+      if (e instanceof GuestFault) return ERRNO.FAULT;
+      if (isSystemError(e)) return ERRNO.IO;
+      throw e;
+    }
+  };
+}
+
+function unsupported(name: string, current: (name: string) => WasiRun): () => number {
+  return (): number => {
+    current(name);
+    return ERRNO.NOSYS;
+  };
+}
+
 export class WasiHost {
   readonly imports: WasiImports;
   #run: WasiRun | null = null;
 
   constructor() {
-    const table: Record<string, (...args: never[]) => number> = {};
-    for (const name of PREVIEW1_FUNCTIONS) {
-      const call = CALLS[name];
-      table[name] = call === undefined ? this.#unsupported(name) : this.#bind(name, call);
-    }
-    this.imports = { [WASI_MODULE]: table };
+    this.imports = wasiImportTable((name) => this.#current(name));
   }
 
   /** The run host calls go to now; null when idle. */
@@ -85,26 +114,6 @@ export class WasiHost {
     }
     run.enter(name);
     return run;
-  }
-
-  #bind(name: string, call: Call): (...args: never[]) => number {
-    return (...args: never[]): number => {
-      const run = this.#current(name);
-      try {
-        return call(run, ...args);
-      } catch (e) {
-        if (e instanceof GuestFault) return ERRNO.FAULT;
-        if (isSystemError(e)) return ERRNO.IO;
-        throw e;
-      }
-    };
-  }
-
-  #unsupported(name: string): () => number {
-    return (): number => {
-      this.#current(name);
-      return ERRNO.NOSYS;
-    };
   }
 }
 

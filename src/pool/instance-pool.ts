@@ -9,7 +9,8 @@
  * - copy:  pooled memory, image copied in, zeroed on release.
  * - cow:   pooled memory, image mapped copy-on-write, reset by the addon.
  * - reuse: the cow slot keeps its instance; release rewinds memory, globals
- *          and tables. Weaker isolation: see SECURITY.md.
+ *          and tables. Only for modules whose rewind is exact (reuseRefusals);
+ *          the others get a new instance per tenant. See SECURITY.md.
  *
  * Invariant: `#slots[i]` exists for every index the allocator has handed out.
  * Invariant: a slot index is used by the allocator iff its V8Slot is leased
@@ -36,6 +37,12 @@ import { SLOT_STATES, type SlotState } from '../slots/slot-state.js';
 import { V8Slot } from '../slots/v8-slot.js';
 import { residentPrivateBytesOf, type MemoryCounters } from './memory-counters.js';
 import { guardImports, importValues, InstanceCalls, relinkImports } from './instance-calls.js';
+import { HostBinding, type HostFactory, type InstantiateOptions } from './host-context.js';
+import { SlotHostBindings } from './slot-host-bindings.js';
+import { installedWasiRunner } from './wasi-runner.js';
+import type { RunWasiOptions } from '../host/run-wasi.js';
+import type { WasiResult } from '../host/wasi-run.js';
+import type { ReuseRefusal } from '../wasm/reuse-eligibility.js';
 import { Lease, type LeaseBacking } from './lease.js';
 import { prepareModule, PreparedModule, type PoolFallbackReason, type PrepareOptions } from './prepared-module.js';
 import { InstanceSnapshot } from './reuse-snapshot.js';
@@ -47,8 +54,8 @@ export type Imports = WebAssembly.Imports;
 export interface Reservation {
   /** The memory the instance will get (null when the module is not pooled). Glue may build views on it now. */
   readonly memory: WebAssembly.Memory | null;
-  /** Creates the instance in the reserved slot. Once only. */
-  instantiate(imports?: Imports): Lease;
+  /** Creates the instance in the reserved slot. Once only. (`{ data }` for a module prepared with `host`.) */
+  instantiate(imports?: Imports | InstantiateOptions): Lease;
   /** Gives the slot back without instantiating. */
   cancel(): void;
 }
@@ -88,6 +95,8 @@ export interface ModuleStats {
   pooled: boolean;
   fallbackReason: PoolFallbackReason | null;
   resetMode: { requested: string; active: string; resets: number } | null;
+  /** Under `reuse`: whether instances are kept across tenants, and every reason they are not. Null under other strategies. */
+  reuse: { eligible: boolean; refusals: ReuseRefusal[] } | null;
 }
 
 interface ReclaimToken {
@@ -137,6 +146,7 @@ export class InstancePool {
   readonly #slots: V8Slot[] = [];
   readonly #kept = new Map<number, KeptInstance>();
   readonly #links: (SlotLink | undefined)[] = [];
+  readonly #hosts = new SlotHostBindings();
   readonly #waiters = new SlotWaiters();
   readonly #registry = new FinalizationRegistry<ReclaimToken>((token) => this.#reclaim(token));
   readonly #prepared = new Set<PreparedModule>();
@@ -168,8 +178,15 @@ export class InstancePool {
     return prepared;
   }
 
-  /** A fresh instance of `prepared`, synchronously. Throws POOL_EXHAUSTED when no slot is free. */
-  instantiate(prepared: PreparedModule, imports: Imports = {}): Lease {
+  /**
+   * A fresh instance of `prepared`, synchronously. Throws POOL_EXHAUSTED when
+   * no slot is free. For a module prepared with `host`, the second argument
+   * is `{ data }` (the slot's host bindings are the imports).
+   */
+  instantiate(prepared: PreparedModule, imports?: Imports): Lease;
+  instantiate(prepared: PreparedModule, options: InstantiateOptions): Lease;
+  instantiate(prepared: PreparedModule, importsOrOptions?: Imports | InstantiateOptions): Lease;
+  instantiate(prepared: PreparedModule, imports: Imports | InstantiateOptions = {}): Lease {
     this.#assertOpen('instantiate()');
     this.#assertOwn(prepared);
     if (!prepared.pooled) return this.#plainReservation(prepared).instantiate(imports);
@@ -180,8 +197,30 @@ export class InstancePool {
     return this.#leaseInSlot(prepared, slot, imports);
   }
 
+  /**
+   * Runs a WASI command (`_start`) on a fresh tenant of `prepared` and
+   * returns its exit code and output. The WASI host's functions are made once
+   * per slot (host bindings), so under `reuse` a slot keeps its instance
+   * across runs. The host is reached through an installed runner (see
+   * wasi-runner.ts): the pool does not load src/host itself.
+   */
+  runWasi(prepared: PreparedModule, options: RunWasiOptions = {}): WasiResult {
+    this.#assertOpen('runWasi()');
+    this.#assertOwn(prepared);
+    const wasi = installedWasiRunner();
+    return wasi.run((data) => this.#instantiateWith(prepared, prepared.host ?? wasi.host, data), prepared, options);
+  }
+
+  /** instantiate() of a tenant linked to the host bindings `factory` makes, with `data`. */
+  #instantiateWith(prepared: PreparedModule, factory: HostFactory, data: unknown): Lease {
+    if (!prepared.pooled) return this.#plainReservation(prepared, factory).instantiate({ data });
+    const slot = this.#tryAcquireSlot(prepared);
+    if (slot === null) throw this.#exhaustedError(prepared);
+    return this.#leaseInSlot(prepared, slot, { data }, factory);
+  }
+
   /** Like instantiate, but waits for a slot when the policy is `wait`. */
-  async instantiateAsync(prepared: PreparedModule, imports: Imports = {}): Promise<Lease> {
+  async instantiateAsync(prepared: PreparedModule, imports: Imports | InstantiateOptions = {}): Promise<Lease> {
     return (await this.reserveAsync(prepared)).instantiate(imports);
   }
 
@@ -213,6 +252,7 @@ export class InstancePool {
   emscriptenHook(prepared: PreparedModule, onLease?: (lease: Lease) => void): EmscriptenHook {
     let reservation: Reservation | null = null;
     let lease: Lease | null = null;
+    if (prepared.host !== null) throw new CowpoolError('INVALID_ARGUMENT', `emscriptenHook: ${prepared.name} was prepared with host bindings; glue brings its own imports, so prepare it without \`host\``);
     const hook = ((imports: Imports, receiveInstance: (instance: WebAssembly.Instance, module?: WebAssembly.Module) => void) => {
       if (lease !== null) {
         throw new CowpoolError('INVALID_ARGUMENT', 'emscriptenHook: this hook already served an instance; make one hook per instance');
@@ -264,6 +304,7 @@ export class InstancePool {
     for (const slot of this.#slots) if (slot.state !== 'leased') slot.retire();
     this.#kept.clear();
     this.#links.length = 0;
+    this.#hosts.clear();
     for (const prepared of this.#prepared) prepared.image.release();
     this.#prepared.clear();
   }
@@ -277,6 +318,7 @@ export class InstancePool {
         pooled: p.pooled,
         fallbackReason: p.fallbackReason,
         resetMode: reset === undefined ? null : { requested: reset.requested, active: reset.active, resets: reset.resets },
+        reuse: p.pooled && p.strategy === 'reuse' ? { eligible: p.reusable, refusals: [...p.reuseRefusals] } : null,
       };
     });
   }
@@ -327,21 +369,33 @@ export class InstancePool {
     return slot;
   }
 
-  #plainReservation(prepared: PreparedModule): Reservation {
+  #plainReservation(prepared: PreparedModule, factory: HostFactory | null = prepared.host): Reservation {
     let done = false;
     if (prepared.fallbackReason !== null) {
       this.#fallbacks[prepared.fallbackReason] = (this.#fallbacks[prepared.fallbackReason] ?? 0) + 1;
     }
     return {
       memory: null,
-      instantiate: (imports: Imports = {}) => {
+      instantiate: (given: Imports | InstantiateOptions = {}) => {
         if (done) throw new CowpoolError('INVALID_ARGUMENT', 'reservation.instantiate(): this reservation was already used or cancelled; take a new one with pool.reserve(prepared)');
         done = true;
         this.#assertOpen('reservation.instantiate()');
+        // A plain instance gets its own host binding (no slot to keep it for).
+        const binding = factory === null ? null : new HostBinding(factory, prepared.name);
+        const imports = binding === null ? (given as Imports) : binding.imports;
+        binding?.attach(null, (given as InstantiateOptions).data, null);
         // Guarded like a pooled one, so release() from inside a call fails the same way under every strategy.
         const calls = new InstanceCalls();
-        const instance = new WebAssembly.Instance(prepared.module, guardImports(prepared, imports, importValues(prepared, imports), calls, null));
-        return this.#lease(prepared, instance, plainMemory(prepared, instance, imports), null, calls);
+        let instance: WebAssembly.Instance;
+        try {
+          instance = new WebAssembly.Instance(prepared.module, guardImports(prepared, imports, importValues(prepared, imports), calls, null));
+        } catch (e) {
+          binding?.detach();
+          throw e;
+        }
+        const memory = plainMemory(prepared, instance, imports);
+        binding?.instantiated(memory, instance.exports);
+        return this.#lease(prepared, instance, memory, null, calls, binding);
       },
       cancel: () => {
         done = true;
@@ -355,7 +409,7 @@ export class InstancePool {
     const token: ReclaimToken = { slot: slot.id, kind: 'reservation' };
     const reservation: Reservation = {
       memory,
-      instantiate: (imports: Imports = {}) => {
+      instantiate: (imports: Imports | InstantiateOptions = {}) => {
         if (done) throw new CowpoolError('INVALID_ARGUMENT', 'reservation.instantiate(): this reservation was already used or cancelled; take a new one with pool.reserve(prepared)');
         done = true;
         this.#registry.unregister(token);
@@ -375,18 +429,24 @@ export class InstancePool {
   }
 
   /** Instantiates in an acquired slot; on failure the slot goes back to the pool. */
-  #leaseInSlot(prepared: PreparedModule, slot: V8Slot, imports: Imports): Lease {
+  #leaseInSlot(prepared: PreparedModule, slot: V8Slot, given: Imports | InstantiateOptions, factory: HostFactory | null = prepared.host): Lease {
     const memory = slot.memory as WebAssembly.Memory;
     let linked: { instance: WebAssembly.Instance; calls: InstanceCalls };
+    let binding: HostBinding | null = null;
     try {
       this.#assertOpen('instantiate()');
-      linked = this.#instanceIn(prepared, slot, memory, imports);
+      // A module prepared with `host`: the slot's bindings are the imports, pointed at this tenant (its start function included).
+      binding = factory === null ? null : this.#hosts.forSlot(slot.id, prepared, factory);
+      binding?.attach(memory, (given as InstantiateOptions).data, null);
+      linked = this.#instanceIn(prepared, slot, memory, binding === null ? (given as Imports) : binding.imports);
+      binding?.instantiated(memory, linked.instance.exports);
     } catch (e) {
       // Nothing of the instance runs any more (a start function that threw has unwound).
+      binding?.detach();
       this.#giveBack(slot, prepared);
       throw e;
     }
-    return this.#lease(prepared, linked.instance, memory, slot, linked.calls);
+    return this.#lease(prepared, linked.instance, memory, slot, linked.calls, binding);
   }
 
   #instanceIn(prepared: PreparedModule, slot: V8Slot, memory: WebAssembly.Memory, imports: Imports): { instance: WebAssembly.Instance; calls: InstanceCalls } {
@@ -400,7 +460,8 @@ export class InstancePool {
     }
     const link = this.#link(prepared, slot, memory, imports, values);
     const instance = new WebAssembly.Instance(prepared.module, link.imports);
-    if (prepared.strategy === 'reuse') {
+    // A module the rewind cannot make fresh (reuseRefusals) gets a new instance every time.
+    if (prepared.reusable) {
       this.#kept.set(slot.id, { prepared, instance, memory, snapshot: InstanceSnapshot.take(instance, prepared.layout.internals), linked: values, calls: link.calls });
     }
     return { instance, calls: link.calls };
@@ -426,7 +487,7 @@ export class InstancePool {
     return link;
   }
 
-  #lease(prepared: PreparedModule, instance: WebAssembly.Instance, memory: WebAssembly.Memory | null, slot: V8Slot | null, calls: InstanceCalls): Lease {
+  #lease(prepared: PreparedModule, instance: WebAssembly.Instance, memory: WebAssembly.Memory | null, slot: V8Slot | null, calls: InstanceCalls, binding: HostBinding | null = null): Lease {
     const c = this.#counters;
     c.acquired += 1;
     c.active += 1;
@@ -437,6 +498,7 @@ export class InstancePool {
       calls,
       giveBack: () => {
         this.#registry.unregister(token);
+        binding?.detach();
         c.active -= 1;
         c.released += 1;
         if (slot !== null) this.#giveBack(slot, prepared);
@@ -504,6 +566,7 @@ export class InstancePool {
     slot.retire();
     this.#kept.delete(slot.id);
     this.#links[slot.id] = undefined;
+    this.#hosts.of(slot.id)?.detach();
     this.#allocator.free(slot.id, null);
     this.#waiters.notify();
   }

@@ -10,6 +10,8 @@ import { WASM_PAGE, type MemoryShape } from '../slots/memory-shape.js';
 import { PoolImage } from './pool-image.js';
 import type { ResetSettings } from '../slots/memory-reset.js';
 import { parseConfig } from '../config/load-config.js';
+import type { HostFactory } from './host-context.js';
+import { reuseRefusals, type ReuseRefusal } from '../wasm/reuse-eligibility.js';
 import type { InitializeOptions } from '../snapshot/initialize-options.js';
 import type { SnapshotReport } from '../snapshot/snapshot-report.js';
 import { takeSnapshot } from '../snapshot/take-snapshot.js';
@@ -43,7 +45,20 @@ export class PreparedModule {
     readonly name: string,
     /** How this module's slots are reset: the pool's `reset` config with the module's override applied. */
     readonly resetSettings: ResetSettings,
+    /** Host bindings made once per slot (`prepare(bytes, { host })`); null when the tenant passes imports. */
+    readonly host: HostFactory | null = null,
+    /**
+     * Under `reuse`: why the rewind cannot make an instance fresh (see
+     * reuse-eligibility.ts); the instance is then dropped on every release,
+     * as under `cow`. Empty when the module is eligible or not served by reuse.
+     */
+    readonly reuseRefusals: readonly ReuseRefusal[] = [],
   ) {}
+
+  /** True when `reuse` keeps this module's instance across tenants. */
+  get reusable(): boolean {
+    return this.pooled && this.strategy === 'reuse' && this.reuseRefusals.length === 0;
+  }
 
   /** True when the memory is a copy-on-write view of the image. */
   get cow(): boolean {
@@ -85,6 +100,13 @@ export interface PrepareOptions {
    */
   reset?: Partial<Pick<ResetSettings, 'mode' | 'keepResidentBytes' | 'maxResidentBytes' | 'trimEvery'>>;
   /**
+   * Host bindings made once per slot: called with a `ctx` that points at
+   * whichever tenant is calling, it returns the imports every tenant of the
+   * slot is linked to. `instantiate(prepared, { data })` then takes
+   * per-request data instead of imports.
+   */
+  host?: HostFactory<any>;
+  /**
    * Snapshot the instance after its start function and this initializer ran;
    * every tenant starts in exactly that state (see src/snapshot).
    */
@@ -114,6 +136,9 @@ export async function prepareModule(
     );
   }
   const name = options.name ?? 'module';
+  if (options.host !== undefined && typeof options.host !== 'function') {
+    throw new CowpoolError('INVALID_ARGUMENT', `prepare(${name}) options.host must be a function (ctx) => imports, got ${typeof options.host}`);
+  }
   // The override goes through the same schema as the pool's config, so a bad
   // value is reported with its field and fix.
   const resetSettings: ResetSettings = options.reset === undefined
@@ -164,6 +189,8 @@ export async function prepareModule(
     strategy,
     name,
     resetSettings,
+    options.host ?? null,
+    pooled && strategy === 'reuse' ? reuseRefusals(input, layout.image) : [],
   );
   if (snapshot !== null) {
     prepared.initialized = snapshot.initialized;

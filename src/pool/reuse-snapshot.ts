@@ -3,12 +3,12 @@
  * globals and defined tables, read through the reserved exports the rewrite
  * adds (`__cowpool_global_<i>`, `__cowpool_table_<i>`).
  *
- * What it cannot rewind — a table that grew, state held by imports, effects
- * of the start function on memory, passive data and element segments
- * dropped by `data.drop` / `elem.drop` (they stay dropped for the next
- * tenant) — is why `reuse` is the weak-isolation strategy. A grown table
- * makes the pool drop the instance instead, and so does a tenant passing
- * other import values (see InstancePool).
+ * What it cannot rewind — effects of the start function on memory, passive
+ * segments dropped by `data.drop` / `elem.drop`, globals JS cannot hold —
+ * makes a module refuse reuse at prepare (src/wasm/reuse-eligibility.ts):
+ * its instance is never kept. A grown table makes the pool drop the
+ * instance, and so does a tenant passing other import values (see
+ * InstancePool). State held by imports stays the host's.
  */
 import type { LayoutInternals } from '../wasm/prepared-layout.js';
 
@@ -26,6 +26,8 @@ export class InstanceSnapshot {
   private constructor(
     private readonly globals: GlobalState[],
     private readonly tables: TableState[],
+    /** False when a float global starts as a NaN: JS reads and writes NaNs canonicalized, so its payload could not be put back. */
+    private readonly exact: boolean,
   ) {}
 
   /** Records the instance's globals and tables as they are now (right after instantiation). */
@@ -42,12 +44,13 @@ export class InstanceSnapshot {
       for (let i = 0; i < table.length; i++) entries[i] = table.get(i);
       tables.push({ table, entries });
     }
-    return new InstanceSnapshot(globals, tables);
+    const exact = globals.every((g) => !(typeof g.value === 'number' && Number.isNaN(g.value)));
+    return new InstanceSnapshot(globals, tables, exact);
   }
 
-  /** True when the instance can still be rewound (no table grew). */
+  /** True when the instance can still be rewound exactly (no table grew, no global starts as a NaN). */
   restorable(): boolean {
-    return this.tables.every((t) => t.table.length === t.entries.length);
+    return this.exact && this.tables.every((t) => t.table.length === t.entries.length);
   }
 
   /** Puts every recorded global and table entry back. */
