@@ -8,7 +8,7 @@ import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import { createPool } from '../src/pool/instance-pool.js';
 import { addon } from '../src/native/addon.js';
-import { autoPolicyFor, resetV8Memory, startResetCalibration } from '../src/slots/memory-reset.js';
+import { resetV8Memory, startResetCalibration } from '../src/slots/memory-reset.js';
 import { MappedMemory, patternBytes } from './support/reset-harness.js';
 import { ADDON_PATH } from './helpers/native-child.js';
 
@@ -48,8 +48,8 @@ describe('reset calibration', () => {
     const c = addon().calibrateReset();
     const m = new MappedMemory(patternBytes(65536, 1), 2);
     const key = 'calibration-once-test';
-    resetV8Memory(m.memory.buffer, m.image, { mode: 'auto', keepResidentBytes: 65536, maxResidentBytes: 1 << 20, trimEvery: 0 }, { key, slot: m.state });
-    const policy = autoPolicyFor(key);
+    resetV8Memory(m.memory.buffer, m.image, { mode: 'auto', keepResidentBytes: 65536, maxResidentBytes: 1 << 20, trimEvery: 0 }, { pool: m.resets, slot: m.state, key });
+    const policy = m.resets.policyOf(key);
     expect(policy?.costModel.cowFaultUs).toBeCloseTo(Math.max(c.cowFaultNs, c.zeroFaultNs) / 1000, 9);
     expect(policy?.costModel.copyPageUs).toBeCloseTo(c.copyPageNs / 1000, 9);
     m.image.release();

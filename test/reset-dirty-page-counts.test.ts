@@ -23,12 +23,12 @@ describe('dirty page counts', () => {
   it('track-writes restores exactly the pages written since the last reset', () => {
     const m = new MappedMemory(patternBytes(500_000, 51), 16);
     // The first reset after mapping registers the range.
-    resetV8Memory(m.memory.buffer, m.image, settings('track-writes'), { slot: m.state, key: 'counts:track' });
+    resetV8Memory(m.memory.buffer, m.image, settings('track-writes'), { pool: m.resets, slot: m.state, key: 'counts:track' });
     fc.assert(
       fc.property(pageSets(m.osPages), (tenants) => {
         for (const [i, pages] of tenants.entries()) {
           write(m, pages, (i % 250) + 3);
-          resetV8Memory(m.memory.buffer, m.image, settings('track-writes'), { slot: m.state, key: 'counts:track' });
+          resetV8Memory(m.memory.buffer, m.image, settings('track-writes'), { pool: m.resets, slot: m.state, key: 'counts:track' });
           expect(m.state.last?.rearmed).toBe(false);
           expect(m.state.last?.dirtyPages).toBe(pages.length);
           expect(m.state.last?.bytesCopied).toBe(pages.length * PAGE);
@@ -47,7 +47,7 @@ describe('dirty page counts', () => {
         for (const [i, pages] of tenants.entries()) {
           write(m, pages, (i % 250) + 3);
           for (const p of pages) seen.add(p);
-          resetV8Memory(m.memory.buffer, m.image, settings('restore-dirty'), { slot: m.state, key: 'counts:restore' });
+          resetV8Memory(m.memory.buffer, m.image, settings('restore-dirty'), { pool: m.resets, slot: m.state, key: 'counts:restore' });
           expect(m.state.last?.dirtyPages).toBe(seen.size);
           expect(m.state.last?.privatePagesKept).toBe(seen.size);
           expect(m.firstMismatch()).toBe(-1);

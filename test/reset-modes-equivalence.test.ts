@@ -8,13 +8,15 @@
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { addon } from '../src/native/addon.js';
-import { resetRawSlot, resetStatistics, resetV8Memory, SlotResetState } from '../src/slots/memory-reset.js';
+import { PoolResetState, resetRawSlot, resetV8Memory, SlotResetState } from '../src/slots/memory-reset.js';
 import { MODE_CASES, MappedMemory, patternBytes, wasmStore, WASM_PAGE } from './support/reset-harness.js';
 
 const PAGE = addon().pageSize;
 /** Not a page multiple: the image's last page is part data, part the file's zero padding. */
 const IMAGE_BYTES = (1 << 20) + 1234;
 const MEMORY_PAGES = (4 << 20) / WASM_PAGE;
+/** One pool's reset state for every reset in this file: the statistics test reads what they all counted. */
+const resets = new PoolResetState();
 
 interface Write {
   page: number;
@@ -52,7 +54,7 @@ describe.each(MODE_CASES)('reset mode $name', ({ name, settings }) => {
   }
 
   function reset(): void {
-    resetV8Memory(m.memory.buffer, m.image, settings, { key, slot: m.state });
+    resetV8Memory(m.memory.buffer, m.image, settings, { pool: resets, key, slot: m.state });
   }
 
   it('restores image then zeros after random write sets', () => {
@@ -120,7 +122,7 @@ describe.each(MODE_CASES)('reset mode $name across image changes', ({ name, sett
       for (let cycle = 0; cycle < 3; cycle++) {
         const view = new Uint8Array(memory.buffer);
         for (let i = 0; i < 40; i++) view[((round * 97 + cycle * 31 + i * 53) % (view.length / PAGE)) * PAGE + i] = 0xee;
-        resetV8Memory(memory.buffer, image, settings, { key: `remap:${name}:${round % images.length}`, slot: state });
+        resetV8Memory(memory.buffer, image, settings, { pool: resets, slot: state, key: `remap:${name}:${round % images.length}` });
         expect(Buffer.from(memory.buffer).equals(expected), `round ${round} cycle ${cycle}`).toBe(true);
       }
     }
@@ -144,7 +146,7 @@ describe.each(MODE_CASES)('raw slot, reset mode $name', ({ name, settings }) => 
         const view = new Uint8Array(raw.buffer());
         for (const [page, offset, value] of writes) view[page * PAGE + offset] = value;
         if (grow) view[(3 << 20) + 5] = 9;
-        resetRawSlot(raw, initial, settings, { key: `raw:${name}`, slot: state });
+        resetRawSlot(raw, initial, settings, { pool: resets, slot: state, key: `raw:${name}` });
         expect(raw.size).toBe(initial);
         expect(Buffer.from(raw.buffer()).equals(expected)).toBe(true);
       }),
@@ -157,7 +159,7 @@ describe.each(MODE_CASES)('raw slot, reset mode $name', ({ name, settings }) => 
 
 describe('statistics', () => {
   it('count a reset per mode that ran, with its copied and discarded bytes', () => {
-    const stats = resetStatistics();
+    const stats = resets.statistics();
     const ran = Object.keys(stats);
     for (const mode of ['madvise', 'keep-resident', 'restore-dirty', 'restore-dirty-pread', 'track-writes']) {
       expect(ran, `no reset ran as ${mode}`).toContain(mode);

@@ -31,7 +31,7 @@ describe.each([
       const dirty = next() % 24;
       for (let i = 0; i < dirty; i++) bytes[(next() % m.osPages) * PAGE + (next() % PAGE)] = (next() % 255) + 1;
       worstBefore = Math.max(worstBefore, residentPrivateBytes(m.memory.buffer));
-      resetV8Memory(m.memory.buffer, m.image, settings, { key: `cap:${mode}:${disable.join()}`, slot: m.state });
+      resetV8Memory(m.memory.buffer, m.image, settings, { pool: m.resets, slot: m.state, key: `cap:${mode}:${disable.join()}` });
       if (m.state.last?.overCap === true) overCapResets += 1;
       const after = residentPrivateBytes(m.memory.buffer);
       worstAfter = Math.max(worstAfter, after);
@@ -57,7 +57,7 @@ describe.each([
     for (let cycle = 1; cycle <= 40; cycle++) {
       const bytes = m.bytes;
       for (let page = 0; page < 20; page++) bytes[page * 3 * PAGE + cycle] = cycle;
-      resetV8Memory(m.memory.buffer, m.image, settings, { key: `trim:${mode}:${disable.join()}`, slot: m.state });
+      resetV8Memory(m.memory.buffer, m.image, settings, { pool: m.resets, slot: m.state, key: `trim:${mode}:${disable.join()}` });
       const last = m.state.last;
       const after = residentPrivateBytes(m.memory.buffer);
       if (last?.trimmed === true) {

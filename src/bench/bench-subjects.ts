@@ -10,8 +10,8 @@
  */
 import { parseConfig } from '../config/load-config.js';
 import type { ResetMode } from '../config/pool-config-schema.js';
-import { createPool, type InstancePool } from '../pool/instance-pool.js';
-import { autoPolicyFor, resetModuleStatistics } from '../slots/memory-reset.js';
+import { createPool, poolResetState, type InstancePool } from '../pool/instance-pool.js';
+import type { AutoResetPolicy } from '../slots/reset-auto-policy.js';
 import type { PreparedModule } from '../pool/prepared-module.js';
 import { SlotPool } from '../pool/slot-pool.js';
 import type { MemoryCounters } from '../pool/memory-counters.js';
@@ -77,15 +77,16 @@ const SETTLE_STABLE = 60;
 const SETTLE_MAX = 2000;
 
 /**
- * Runs `run` until the auto policy of `key` has settled (see SETTLE_*). The
- * policy is shared by the module's scenarios, which the bench interleaves:
+ * Runs `run` until the pool's auto policy for the module (`autoPolicy()`,
+ * made by the first reset) has settled (see SETTLE_*). The policy is shared
+ * by the module's scenarios, which the bench interleaves:
  * it measures again first, so each row shows what auto chooses for that
  * row's workload (a policy left alone re-measures on its own schedule).
  */
-function settleAuto(run: () => void, key: string): SettleSummary {
-  const policy = () => resetModuleStatistics()[key]?.auto ?? null;
+function settleAuto(run: () => void, autoPolicy: () => AutoResetPolicy | undefined): SettleSummary {
+  const policy = () => autoPolicy()?.report() ?? null;
   const t0 = performance.now();
-  autoPolicyFor(key)?.remeasure();
+  autoPolicy()?.remeasure();
   let operations = 0;
   let stable = 0;
   let trials = policy()?.trials ?? -1;
@@ -165,7 +166,7 @@ async function openPoolSubject(spec: SubjectSpec, module: SubjectModule): Promis
   const shared = spec.strategy === 'reuse' ? stubs.next() : null;
   const target = module.callTarget?.name ?? null;
   const settleable = (run: () => void) =>
-    spec.resetMode === 'auto' && prepared.pooled ? { run, settle: () => settleAuto(run, prepared.slotKey) } : { run };
+    spec.resetMode === 'auto' && prepared.pooled ? { run, settle: () => settleAuto(run, () => poolResetState(pool).policyOf(prepared.slotKey)) } : { run };
   const instantiate = () => {
     const { imports, memory } = shared ?? stubs.next();
     return { lease: pool.instantiate(prepared, imports), memory };

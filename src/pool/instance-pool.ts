@@ -26,12 +26,14 @@
  * Invariant: `#links[i]`, when set, is slot i's last linking: imports guarded
  *            for `memory` from `values`. It holds the last tenant's import
  *            values while the slot is idle, and is dropped with the memory.
+ * Invariant: `#resets` is this pool's reset state (counters, each module's
+ *            auto policy), used by no other pool; closed with the pool.
  */
 import { CowpoolError } from '../errors.js';
 import { parseConfig } from '../config/load-config.js';
 import type { PoolConfig, PoolConfigInput } from '../config/pool-config-schema.js';
 import { IndexAllocator } from '../policy/index-allocator.js';
-import { resetModuleStatistics, resetStatistics, startResetCalibration, type ResetModeCounters } from '../slots/memory-reset.js';
+import { PoolResetState, startResetCalibration, type ResetModeCounters } from '../slots/memory-reset.js';
 import { SLOT_STATES, type SlotState } from '../slots/slot-state.js';
 import { V8Slot } from '../slots/v8-slot.js';
 import { residentPrivateBytesOf, type MemoryCounters } from './memory-counters.js';
@@ -77,7 +79,7 @@ export interface PoolStats {
   /** Memory the resets did: bytes copied back (image or zeros) in total, and private bytes idle slots keep resident now. */
   memory: MemoryCounters;
   exhausted: number;
-  /** Process-wide reset counters, keyed by the mode that actually ran. */
+  /** This pool's reset counters, keyed by the mode that actually ran. */
   reset: Record<string, ResetModeCounters>;
   /** Each prepared module: how it is served and, once its slots were reset, the reset mode it asked for and the one that runs. */
   modules: ModuleStats[];
@@ -131,6 +133,13 @@ function sameValues(a: readonly unknown[], b: readonly unknown[]): boolean {
   return a.length === b.length && a.every((value, i) => Object.is(value, b[i]));
 }
 
+/**
+ * The reset state of `pool`, for the bench and tests (the auto policy of a
+ * module: `poolResetState(pool).policyOf(prepared.slotKey)`). Not exported
+ * from the package.
+ */
+export let poolResetState: (pool: InstancePool) => PoolResetState;
+
 export class InstancePool {
   readonly config: PoolConfig;
   readonly #allocator: IndexAllocator;
@@ -140,6 +149,7 @@ export class InstancePool {
   readonly #waiters = new SlotWaiters();
   readonly #registry = new FinalizationRegistry<ReclaimToken>((token) => this.#reclaim(token));
   readonly #prepared = new Set<PreparedModule>();
+  readonly #resets = new PoolResetState();
   #closed = false;
   readonly #counters = {
     active: 0, acquired: 0, released: 0, reclaimed: 0,
@@ -245,7 +255,7 @@ export class InstancePool {
       resetFailures: c.resetFailures,
       exhausted: c.exhausted,
       memory: { bytesRestored: c.bytesRestored, residentPrivateBytes: residentPrivateBytesOf(this.#slots) },
-      reset: resetStatistics(),
+      reset: this.#resets.statistics(),
       modules: this.#moduleStats(),
     };
   }
@@ -266,12 +276,12 @@ export class InstancePool {
     this.#links.length = 0;
     for (const prepared of this.#prepared) prepared.image.release();
     this.#prepared.clear();
+    this.#resets.close();
   }
 
   #moduleStats(): ModuleStats[] {
-    const byKey = resetModuleStatistics();
     return [...this.#prepared].map((p) => {
-      const reset = p.pooled ? byKey[p.slotKey] : undefined;
+      const reset = p.pooled ? this.#resets.module(p.slotKey) : undefined;
       return {
         name: p.name,
         pooled: p.pooled,
@@ -283,6 +293,10 @@ export class InstancePool {
 
   get closed(): boolean {
     return this.#closed;
+  }
+
+  static {
+    poolResetState = (pool) => pool.#resets;
   }
 
   #assertOpen(what: string): void {
@@ -464,7 +478,7 @@ export class InstancePool {
     const kept = this.#kept.get(slot.id);
     if (kept !== undefined && !kept.snapshot.restorable()) this.#kept.delete(slot.id);
     try {
-      slot.release(prepared.resetSettings, prepared.slotKey);
+      slot.release(prepared.resetSettings, this.#resets, prepared.slotKey);
       c.bytesRestored += slot.lastResetCopied;
       this.#kept.get(slot.id)?.snapshot.restore();
     } catch {

@@ -10,13 +10,15 @@
  * Invariant: a slot index is used by the allocator iff its RawSlot is leased.
  * Invariant: `#quarantine` holds the native slots set aside because a buffer
  *            escaped (see RawSlot); each leaves it once the addon unmapped it.
+ * Invariant: `#resets` is this pool's reset state, used by no other pool;
+ *            closed with the pool (a slot released after close is unmapped, not reset).
  */
 import { CowpoolError } from '../errors.js';
 import { parseRawSlotPoolConfig } from '../config/load-config.js';
 import type { RawSlotPoolConfig, RawSlotPoolConfigInput } from '../config/pool-config-schema.js';
 import { addon, type NativeRawSlot } from '../native/addon.js';
 import { IndexAllocator } from '../policy/index-allocator.js';
-import { resetStatistics, type ResetSettings } from '../slots/memory-reset.js';
+import { PoolResetState, type ResetModeCounters, type ResetSettings } from '../slots/memory-reset.js';
 import { RawSlot } from '../slots/raw-slot.js';
 import { EagerFuncTable } from '../table/eager-func-table.js';
 import type { ElementInit, FuncTable } from '../table/element-segments.js';
@@ -48,8 +50,12 @@ export interface SlotPoolStats {
   escapes: { quarantined: number; held: number };
   exhausted: number;
   memory: MemoryCounters;
-  reset: ReturnType<typeof resetStatistics>;
+  /** This pool's reset counters, keyed by the mode that actually ran. */
+  reset: Record<string, ResetModeCounters>;
 }
+
+/** The reset state of a raw slot pool, for tests. Not exported from the package. */
+export let slotPoolResetState: (pool: SlotPool) => PoolResetState;
 
 export class SlotPool {
   readonly config: RawSlotPoolConfig;
@@ -57,6 +63,7 @@ export class SlotPool {
   readonly #slots: RawSlot[] = [];
   readonly #waiters = new SlotWaiters();
   readonly #reset: ResetSettings;
+  readonly #resets = new PoolResetState();
   readonly #pageSize: number;
   #closed = false;
   readonly #registry = new FinalizationRegistry<RawSlot>((slot) => this.#reclaim(slot));
@@ -129,7 +136,7 @@ export class SlotPool {
       escapes: { quarantined: c.quarantined, held: this.#held() },
       exhausted: c.exhausted,
       memory: { bytesRestored: c.bytesRestored, residentPrivateBytes: residentPrivateBytesOf(this.#slots) },
-      reset: resetStatistics(),
+      reset: this.#resets.statistics(),
     };
   }
 
@@ -139,10 +146,15 @@ export class SlotPool {
     this.#closed = true;
     this.#waiters.rejectAll(new CowpoolError('POOL_CLOSED', 'the pool was closed while waiting for a slot'));
     for (const slot of this.#slots) if (slot.state !== 'leased') this.#setAside(slot.destroy());
+    this.#resets.close();
   }
 
   get closed(): boolean {
     return this.#closed;
+  }
+
+  static {
+    slotPoolResetState = (pool) => pool.#resets;
   }
 
   #assertOpen(what: string): void {
@@ -243,15 +255,19 @@ export class SlotPool {
     const c = this.#counters;
     c.active -= 1;
     c.released += 1;
-    try {
-      const escaped = slot.release(this.#reset, `raw:${key}`);
-      if (escaped === null) c.bytesRestored += slot.lastResetCopied;
-      this.#setAside(escaped);
-    } catch {
-      // `unknown`: the next acquire reconfigures it from scratch.
-      c.resetFailures += 1;
+    if (this.#closed) {
+      // Nothing will be served from it again: unmap it rather than reset it.
+      this.#setAside(slot.destroy());
+    } else {
+      try {
+        const escaped = slot.release(this.#reset, this.#resets, `raw:${key}`);
+        if (escaped === null) c.bytesRestored += slot.lastResetCopied;
+        this.#setAside(escaped);
+      } catch {
+        // `unknown`: the next acquire reconfigures it from scratch.
+        c.resetFailures += 1;
+      }
     }
-    if (this.#closed) this.#setAside(slot.destroy());
     this.#allocator.free(slot.id, slot.state === 'clean' ? key : null);
     this.#waiters.notify();
   }

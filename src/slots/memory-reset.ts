@@ -3,12 +3,16 @@
  * The slot types call only the reset functions here; the mode logic lives here
  * and in the reset-* files next to it.
  *
- *   settings.mode ──► auto? ──► per-module AutoResetPolicy picks ──┐
- *        │ fixed                                                   ▼
- *        └──► activeModeFor (fallback when a facility is missing) ─► native reset
- *                                                                   │ stats
- *   SlotResetState (per slot) ◄── trim / cap / tracking bookkeeping ◄┘
- *   reset-statistics (per mode, per module) ◄───────────────────────┘
+ *   settings.mode ──► auto? ──► the pool's AutoResetPolicy for the module picks ──┐
+ *        │ fixed                                                                  ▼
+ *        └──► activeModeFor (fallback when a facility is missing) ───────► native reset
+ *                                                                                 │ stats
+ *   SlotResetState (per slot) ◄── trim / cap / tracking bookkeeping ◄─────────────┘
+ *   PoolResetState (per pool: counters per mode and module, policies) ◄──────────┘
+ *
+ * Every reset names its pool's state, its slot's state and its module: no
+ * reset state is process-wide. Only the kernel's capabilities and the fault
+ * prices (startResetCalibration) are.
  *
  * Modes (see ResetModeName): madvise drops every private page; keep-resident
  * copies the first keepResidentBytes back and drops the rest; restore-dirty
@@ -40,8 +44,8 @@ import {
   type ResetFeature,
 } from './reset-active-mode.js';
 import { AutoResetPolicy, type AutoObservation, type ResetCostModel } from './reset-auto-policy.js';
-import { SlotResetState, type ResetRecord } from './reset-slot-state.js';
-import { countModuleReset, countReset } from './reset-statistics.js';
+import type { PoolResetState } from './pool-reset-state.js';
+import type { ResetRecord, SlotResetState } from './reset-slot-state.js';
 
 export type ResetModeName = 'madvise' | 'keep-resident' | 'restore-dirty' | 'track-writes' | 'auto';
 
@@ -57,43 +61,19 @@ export interface ResetSettings {
   disable?: readonly ResetFeature[];
 }
 
-export const DEFAULT_RESET: ResetSettings = {
-  mode: 'auto',
-  keepResidentBytes: 1 << 20,
-  maxResidentBytes: 16 << 20,
-  trimEvery: 1000,
-};
-
-/** Who is being reset, for per-slot bookkeeping and per-module choices. Both optional. */
+/** Who is being reset: the owning pool's state, the slot's own state, and the module it serves. */
 export interface ResetContext {
-  /**
-   * The module the slot serves (auto decides per key; statistics are kept
-   * per key). Default: the image's content hash and the range length.
-   */
-  key?: string;
-  /** The slot's own state. Default: one kept per range address. */
-  slot?: SlotResetState;
+  /** The pool's reset state: counters, and the auto policy of each module it serves. */
+  readonly pool: PoolResetState;
+  /** The slot's own state. */
+  readonly slot: SlotResetState;
+  /** The module the slot serves (auto decides per module; statistics are kept per module). */
+  readonly key: string;
 }
 
 export { SlotResetState, type ResetRecord } from './reset-slot-state.js';
+export { PoolResetState, type ModuleResetStatistics, type ResetModeCounters } from './pool-reset-state.js';
 export type { ActiveResetMode, ResetFeature } from './reset-active-mode.js';
-export {
-  countReset,
-  resetModuleStatistics,
-  resetStatistics,
-  type ModuleResetStatistics,
-  type ResetModeCounters,
-} from './reset-statistics.js';
-
-/** Settings for one module: the pool's settings with the module's own overrides on top. */
-export function resetSettingsFor(base: ResetSettings, override?: Partial<ResetSettings>): ResetSettings {
-  if (override === undefined) return base;
-  const merged: ResetSettings = { ...base };
-  for (const [k, v] of Object.entries(override) as [keyof ResetSettings, unknown][]) {
-    if (v !== undefined) (merged as unknown as Record<string, unknown>)[k] = v;
-  }
-  return merged;
-}
 
 export interface ResetSupportReport {
   readonly native: NativeResetSupport;
@@ -125,12 +105,10 @@ export function resetV8Memory(
   buffer: ArrayBuffer,
   image: NativeImage | null,
   settings: ResetSettings,
-  context: ResetContext = {},
+  context: ResetContext,
 ): number {
-  const slot = context.slot ?? stateForAddress(native(() => addon().memoryAddress(buffer)));
-  const key = context.key ?? defaultKey(image, buffer.byteLength);
   const { keepResidentBytes, maxResidentBytes } = settings;
-  return performReset(settings, key, slot, (mode, flags, stats) =>
+  return performReset(settings, context, (mode, flags, stats) =>
     addon().resetMemory(buffer, image, mode, keepResidentBytes, maxResidentBytes, flags, stats));
 }
 
@@ -139,12 +117,10 @@ export function resetRawSlot(
   slot: NativeRawSlot,
   initialBytes: number,
   settings: ResetSettings,
-  context: ResetContext = {},
+  context: ResetContext,
 ): number {
-  const state = context.slot ?? stateForAddress(slot.address);
-  const key = context.key ?? `raw:${slot.imageLength}`;
   const { keepResidentBytes, maxResidentBytes } = settings;
-  return performReset(settings, key, state, (mode, flags, stats) =>
+  return performReset(settings, context, (mode, flags, stats) =>
     slot.reset(mode, keepResidentBytes, initialBytes, maxResidentBytes, flags, stats));
 }
 
@@ -163,7 +139,8 @@ export function rawSlotResidentPrivateBytes(slot: NativeRawSlot): number {
  * (on a thread-pool thread) unless it started already on this thread;
  * resolves when it is done. Never rejects: a failed measurement leaves the
  * fallback prices in place and is not tried again. Until it resolves, auto
- * prices with the fallback model; when it does, every policy re-decides.
+ * prices with the fallback model; once it has, each policy re-decides at its
+ * next reset (no list of policies is kept: they belong to their pools).
  */
 export function startResetCalibration(): Promise<void> {
   if (calibration !== undefined) return calibration;
@@ -177,16 +154,10 @@ export function startResetCalibration(): Promise<void> {
   calibration = measuring.then(
     (c) => {
       costModel = modelOf(c);
-      for (const policy of policies.values()) policy.reprice(costModel);
     },
     () => undefined,
   );
   return calibration;
-}
-
-/** The auto policy of a module key, if auto has reset it (diagnostics and tests). */
-export function autoPolicyFor(key: string): AutoResetPolicy | undefined {
-  return policies.get(key);
 }
 
 // ---------------------------------------------------------------------------
@@ -195,7 +166,6 @@ type NativeCall = (mode: number, flags: number, stats: Float64Array) => number;
 
 let supportCache: NativeResetSupport | undefined;
 const capabilityCache = new Map<string, ResetCapabilities>();
-const policies = new Map<string, AutoResetPolicy>();
 /** The measured prices, once this thread's calibration promise resolved. */
 let costModel: ResetCostModel | undefined;
 let calibration: Promise<void> | undefined;
@@ -264,40 +234,17 @@ function modelForThisMachine(caps: ResetCapabilities): ResetCostModel {
   return { ...FALLBACK_MODEL, wpFaultUs: caps.trackWrites ? FALLBACK_MODEL.wpFaultUs : null };
 }
 
-function policyFor(key: string, caps: ResetCapabilities): AutoResetPolicy {
-  let policy = policies.get(key);
-  if (policy === undefined) {
+/** The pool's auto policy for `key`, repriced when the calibration finished since it last reset. */
+function policyFor(pool: PoolResetState, key: string, caps: ResetCapabilities): AutoResetPolicy {
+  const policy = pool.autoPolicy(key, () => {
     const candidates = autoCandidates(caps);
-    policy = new AutoResetPolicy(
+    return new AutoResetPolicy(
       candidates,
       candidates.length > 1 ? modelForThisMachine(caps) : { cowFaultUs: 0, wpFaultUs: null, copyPageUs: 0 },
     );
-    policies.set(key, policy);
-  }
+  });
+  if (costModel !== undefined && policy.candidates.length > 1 && policy.costModel !== costModel) policy.reprice(costModel);
   return policy;
-}
-
-function defaultKey(image: NativeImage | null, length: number): string {
-  return `${image === null ? 'zero' : image.hash}:${length}`;
-}
-
-/** Per-address slot states for callers that pass none. Bounded: the oldest go first. */
-const byAddress = new Map<bigint, SlotResetState>();
-const MAX_ADDRESS_STATES = 4096;
-
-function stateForAddress(address: bigint): SlotResetState {
-  let s = byAddress.get(address);
-  if (s === undefined) {
-    s = new SlotResetState();
-    // Unknown history: the first reset is not a fair sample and tracking must re-check.
-    s.remapped();
-    if (byAddress.size >= MAX_ADDRESS_STATES) {
-      const oldest = byAddress.keys().next();
-      if (oldest.done !== true) byAddress.delete(oldest.value);
-    }
-    byAddress.set(address, s);
-  }
-  return s;
 }
 
 interface NativeStats {
@@ -332,9 +279,10 @@ function runNative(call: NativeCall, mode: number, flags: number): NativeStats {
  */
 const SWEEP_EVERY = 16;
 
-function performReset(settings: ResetSettings, key: string, slot: SlotResetState, call: NativeCall): number {
+function performReset(settings: ResetSettings, context: ResetContext, call: NativeCall): number {
+  const { slot, key } = context;
   const caps = capabilitiesFor(settings.disable);
-  const policy = settings.mode === 'auto' ? policyFor(key, caps) : null;
+  const policy = settings.mode === 'auto' ? policyFor(context.pool, key, caps) : null;
   let mode: ActiveResetMode = policy !== null ? policy.mode : activeModeFor(settings.mode as Exclude<ResetModeName, 'auto'>, caps);
   // A slot whose range could not be registered runs the next mode down.
   if (mode === 'track-writes' && slot.trackingFailed) mode = restoreDirtyMode(caps);
@@ -433,8 +381,7 @@ function performReset(settings: ResetSettings, key: string, slot: SlotResetState
   slot.lastMode = mode;
   slot.last = record;
 
-  countReset(mode, copied, record);
-  countModuleReset(key, record, policy);
+  context.pool.count(key, record, policy);
   return copied;
 }
 

@@ -20,7 +20,7 @@
  */
 import { CowpoolError } from '../errors.js';
 import { addon, native, type NativeImage } from '../native/addon.js';
-import { resetV8Memory, SlotResetState, type ResetSettings } from './memory-reset.js';
+import { resetV8Memory, SlotResetState, type PoolResetState, type ResetSettings } from './memory-reset.js';
 import { sameShape, shapeBytes, type MemoryShape } from './memory-shape.js';
 import type { SlotState } from './slot-state.js';
 
@@ -87,10 +87,12 @@ export class V8Slot {
   }
 
   /**
-   * Takes the slot back from its tenant and resets it. Entry: leased.
-   * Exit: clean, retired (the memory grew) or unknown (reset failed; rethrows).
+   * Takes the slot back from its tenant and resets it with `settings`,
+   * counted in its pool's reset state `resets` under `moduleKey`.
+   * Entry: leased. Exit: clean, retired (the memory grew) or unknown (reset
+   * failed; rethrows).
    */
-  release(settings: ResetSettings, moduleKey?: string): void {
+  release(settings: ResetSettings, resets: PoolResetState, moduleKey: string): void {
     if (this.state !== 'leased') {
       throw new CowpoolError('SLOT_STATE', `slot ${this.id} is ${this.state}; only a leased slot can be released`);
     }
@@ -105,10 +107,7 @@ export class V8Slot {
         // A 0-page memory has no page to reset (and the addon refuses an empty range).
         this.lastResetCopied = 0;
       } else if (this.fill === 'map') {
-        this.lastResetCopied = resetV8Memory(memory.buffer, this.mappedImage, settings, {
-          slot: this.resetState,
-          ...(moduleKey === undefined ? {} : { key: moduleKey }),
-        });
+        this.lastResetCopied = resetV8Memory(memory.buffer, this.mappedImage, settings, { pool: resets, slot: this.resetState, key: moduleKey });
       } else {
         new Uint8Array(memory.buffer).fill(0);
         this.lastResetCopied = memory.buffer.byteLength;
