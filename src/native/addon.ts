@@ -185,6 +185,8 @@ export interface NativeAddon {
   pageOut(buffer: ArrayBuffer, offset: number, length: number): { swapped: number; present: number };
   /** Test hook: the categories the pagemap-read source derives from one raw entry. */
   classifyPagemapEntry(entry: bigint): { categories: number; private: boolean };
+  /** Each active reset mode's native id, by name, as this build numbers them (see src/slots/reset-mode-table.ts). */
+  readonly resetModeIds: Readonly<Record<string, number>>;
   readonly scanConstants: {
     readonly PAGE_IS_WPALLOWED: number;
     readonly PAGE_IS_WRITTEN: number;

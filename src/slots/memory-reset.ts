@@ -35,19 +35,21 @@ import {
 } from '../native/addon.js';
 import {
   activeModeFor,
+  autoCandidatesFor,
   canCountPages,
-  nativeModeOf,
+  fallbackModeFor,
+  RESET_MODE_TABLE,
   resetCapabilities,
-  restoreDirtyMode,
   type ActiveResetMode,
   type ResetCapabilities,
+  type FixedResetMode,
   type ResetFeature,
-} from './reset-active-mode.js';
+  type ResetModeName,
+} from './reset-mode-table.js';
 import { AutoResetPolicy, type AutoObservation, type ResetCostModel } from './reset-auto-policy.js';
 import type { PoolResetState } from './pool-reset-state.js';
 import type { ResetRecord, SlotResetState } from './reset-slot-state.js';
 
-export type ResetModeName = 'madvise' | 'keep-resident' | 'restore-dirty' | 'track-writes' | 'auto';
 
 export interface ResetSettings {
   mode: ResetModeName;
@@ -73,13 +75,13 @@ export interface ResetContext {
 
 export { SlotResetState, type ResetRecord } from './reset-slot-state.js';
 export { PoolResetState, type ModuleResetStatistics, type ResetModeCounters } from './pool-reset-state.js';
-export type { ActiveResetMode, ResetFeature } from './reset-active-mode.js';
+export type { ActiveResetMode, FixedResetMode, ResetFeature, ResetModeName } from './reset-mode-table.js';
 
 export interface ResetSupportReport {
   readonly native: NativeResetSupport;
   readonly capabilities: ResetCapabilities;
   /** The mode each fixed request runs as here. */
-  readonly modes: Readonly<Record<'madvise' | 'keep-resident' | 'restore-dirty' | 'track-writes', ActiveResetMode>>;
+  readonly modes: Readonly<Record<FixedResetMode, ActiveResetMode>>;
   /** The modes auto chooses between here. */
   readonly autoCandidates: readonly ActiveResetMode[];
 }
@@ -91,8 +93,8 @@ export function resetSupport(settings: Pick<ResetSettings, 'disable'> = {}): Res
     native: nativeSupport(),
     capabilities: caps,
     modes: {
-      madvise: 'madvise',
-      'keep-resident': 'keep-resident',
+      madvise: activeModeFor('madvise', caps),
+      'keep-resident': activeModeFor('keep-resident', caps),
       'restore-dirty': activeModeFor('restore-dirty', caps),
       'track-writes': activeModeFor('track-writes', caps),
     },
@@ -200,14 +202,7 @@ function canCountThreadFaults(): boolean {
  * restore-dirty and track-writes need the page scans.
  */
 function autoCandidates(caps: ResetCapabilities): ActiveResetMode[] {
-  const out: ActiveResetMode[] = ['madvise'];
-  if (canCountPages(caps)) {
-    const restore = restoreDirtyMode(caps);
-    if (restore !== 'madvise') out.push(restore);
-    if (caps.trackWrites) out.push('track-writes');
-  }
-  if (canCountThreadFaults()) out.push('keep-resident');
-  return out;
+  return autoCandidatesFor(caps, canCountThreadFaults());
 }
 
 /**
@@ -283,25 +278,27 @@ function performReset(settings: ResetSettings, context: ResetContext, call: Nati
   const { slot, key } = context;
   const caps = capabilitiesFor(settings.disable);
   const policy = settings.mode === 'auto' ? policyFor(context.pool, key, caps) : null;
-  let mode: ActiveResetMode = policy !== null ? policy.mode : activeModeFor(settings.mode as Exclude<ResetModeName, 'auto'>, caps);
+  let mode: ActiveResetMode = policy !== null ? policy.mode : activeModeFor(settings.mode as ActiveResetMode, caps);
   // A slot whose range could not be registered runs the next mode down.
-  if (mode === 'track-writes' && slot.trackingFailed) mode = restoreDirtyMode(caps);
+  if (slot.trackingFailed && RESET_MODE_TABLE[mode].counted === 'tracked') mode = fallbackModeFor(mode, caps);
+  const facts = RESET_MODE_TABLE[mode];
+  const tracked = facts.counted === 'tracked';
 
   const pageSize = addon().pageSize;
   let flags = 0;
-  if (mode !== 'madvise' && settings.trimEvery > 0 && slot.resetsSinceDiscard + 1 >= settings.trimEvery) {
+  if (facts.keepsPagesResident && settings.trimEvery > 0 && slot.resetsSinceDiscard + 1 >= settings.trimEvery) {
     flags |= NativeResetFlag.trim;
-  } else if ((mode === 'restore-dirty' || mode === 'restore-dirty-pread') && (slot.resetsSinceDiscard + 1) % SWEEP_EVERY === 0) {
+  } else if (facts.counted === 'restored' && (slot.resetsSinceDiscard + 1) % SWEEP_EVERY === 0) {
     flags |= NativeResetFlag.sweep;
   }
   // A slot leaving track-writes (or remapped, so its history is unknown)
   // drops its registration: markers left behind slow every later scan.
-  if (mode !== 'track-writes' && caps.trackWrites && (slot.lastMode === 'track-writes' || slot.lastMode === null)) {
+  if (!tracked && caps.trackWrites && (slot.lastMode === null || RESET_MODE_TABLE[slot.lastMode].counted === 'tracked')) {
     flags |= NativeResetFlag.untrack;
   }
   const counting = policy !== null && policy.wantsCounts;
-  if (counting && mode === 'madvise' && canCountPages(caps)) flags |= NativeResetFlag.count;
-  if (mode === 'track-writes' && (counting || slot.privateUpperBound * pageSize > settings.maxResidentBytes)) {
+  if (counting && facts.counted === 'dropped' && canCountPages(caps)) flags |= NativeResetFlag.count;
+  if (tracked && (counting || slot.privateUpperBound * pageSize > settings.maxResidentBytes)) {
     flags |= NativeResetFlag.checkCap;
   }
 
@@ -315,7 +312,7 @@ function performReset(settings: ResetSettings, context: ResetContext, call: Nati
     if (now !== null) tenantFaults = Math.max(0, now - slot.tenancyFaultsAt);
   }
   slot.tenancyFaultsAt = null;
-  const nativeMode = nativeModeOf(mode);
+  const nativeMode = facts.native;
   const t0 = performance.now();
   let r: NativeStats;
   try {
@@ -325,7 +322,7 @@ function performReset(settings: ResetSettings, context: ResetContext, call: Nati
     // passes the cap, count now (nothing was written since the restore, so
     // the second pass only scans) and discard if the cap is really passed.
     if (
-      mode === 'track-writes'
+      tracked
       && r.kept === null
       && (slot.privateUpperBound + r.dirtyPages) * pageSize > settings.maxResidentBytes
     ) {
@@ -345,7 +342,7 @@ function performReset(settings: ResetSettings, context: ResetContext, call: Nati
   }
   const micros = (performance.now() - t0) * 1000;
   const { copied, outcome, dirtyPages, kept } = r;
-  const discardedAll = mode === 'madvise'
+  const discardedAll = !facts.keepsPagesResident
     || (outcome & (NativeResetOutcome.trimmed | NativeResetOutcome.overCap | NativeResetOutcome.rearmed | NativeResetOutcome.trackingFailed)) !== 0;
   const record: ResetRecord = {
     requested: settings.mode,
@@ -403,26 +400,27 @@ function observation(
   tenantFaults: number | null,
 ): AutoObservation {
   const { dirtyPages, kept: keptAfter, outcome } = r;
+  const counted = RESET_MODE_TABLE[mode].counted;
   // A reset that dropped everything leaves nothing to compare the next one with;
   // restore-dirty's over-cap drop still counted the private pages it found.
   const dropMask = NativeResetOutcome.trimmed | NativeResetOutcome.rearmed | NativeResetOutcome.trackingFailed
-    | (mode === 'track-writes' ? NativeResetOutcome.overCap : 0);
+    | (counted === 'tracked' ? NativeResetOutcome.overCap : 0);
   const wholeDrop = (outcome & dropMask) !== 0;
   let cowFaults: number | null = null;
   let wpFaults: number | null = null;
   let writtenPages: number | null = null;
-  if (mode === 'madvise' && (flags & NativeResetFlag.count) !== 0 && keptBefore !== null) {
+  if (counted === 'dropped' && (flags & NativeResetFlag.count) !== 0 && keptBefore !== null) {
     // Everything private now was written by the tenant after the previous
     // reset dropped it (or kept keptBefore of it): each such write faulted.
     cowFaults = Math.max(0, dirtyPages - keptBefore);
     wpFaults = 0;
     writtenPages = cowFaults;
-  } else if ((mode === 'restore-dirty' || mode === 'restore-dirty-pread') && !wholeDrop && keptBefore !== null) {
+  } else if (counted === 'restored' && !wholeDrop && keptBefore !== null) {
     // Pages private now but not kept by the last reset became private
     // during this tenant: a copy-on-write fault each. Pages kept cost none.
     cowFaults = Math.max(0, dirtyPages - keptBefore);
     wpFaults = 0;
-  } else if (mode === 'track-writes' && !wholeDrop) {
+  } else if (counted === 'tracked' && !wholeDrop) {
     writtenPages = dirtyPages;
     if (keptBefore !== null && keptAfter !== null) {
       // Of the written pages, those that were not private before took a

@@ -19,7 +19,7 @@
  *            for `auto`; it is that module's policy in this pool only.
  */
 import { CowpoolError } from '../errors.js';
-import type { ActiveResetMode } from './reset-active-mode.js';
+import type { ActiveResetMode } from './reset-mode-table.js';
 import type { AutoReport, AutoResetPolicy } from './reset-auto-policy.js';
 import type { ResetRecord } from './reset-slot-state.js';
 import type { ResetModeName } from './memory-reset.js';

@@ -68,7 +68,7 @@
  * Invariant: in `settled`, `settledFixedUs` and `madviseFixedUs` are
  *            fixedUs[mode] (NaN when not measured) and fixedUs.madvise (0 when not measured).
  */
-import type { ActiveResetMode } from './reset-active-mode.js';
+import { RESET_MODE_TABLE, type ActiveResetMode } from './reset-mode-table.js';
 import { median } from '../util/statistics.js';
 
 export interface ResetCostModel {
@@ -231,7 +231,7 @@ export class AutoResetPolicy {
     this.model = model;
     const unique = [...new Set(candidates)].filter((m) => m !== 'madvise');
     // Track-writes cannot be priced without a write-protect fault cost.
-    this.candidates = ['madvise', ...unique.filter((m) => m !== 'track-writes' || model.wpFaultUs !== null)];
+    this.candidates = ['madvise', ...unique.filter((m) => RESET_MODE_TABLE[m].counted !== 'tracked' || model.wpFaultUs !== null)];
     this.options = { ...DEFAULT_AUTO_OPTIONS, ...options };
     this.mode = 'madvise';
     if (this.candidates.length === 1) this.settle('madvise', 'madvise is the only reset available here');
@@ -408,7 +408,8 @@ export class AutoResetPolicy {
   private estimate(mode: ActiveResetMode, samples: readonly TrialSample[]): number {
     if (mode === 'madvise') return this.madviseEstimate();
     const measured = median(samples.map((s) => this.sampleCost(s)));
-    if (mode !== 'restore-dirty' && mode !== 'restore-dirty-pread') return measured;
+    // Only a mode that restores whatever is private keeps a private set that grows.
+    if (RESET_MODE_TABLE[mode].counted !== 'restored') return measured;
     const late = samples.slice(Math.floor(samples.length / 2));
     const growing = median(late.map((s) => s.freshPages)) >= GROWING_PAGES;
     const last = samples[samples.length - 1];
@@ -507,7 +508,7 @@ export class AutoResetPolicy {
     const copy = o.copiedPages * this.model.copyPageUs;
     const faults = this.faultsOf(o);
     if (faults !== null) return fixed + copy + this.faultsUs(faults.faults, faults.wp);
-    if (o.mode !== 'track-writes' || o.writtenPages === null) return null;
+    if (RESET_MODE_TABLE[o.mode].counted !== 'tracked' || o.writtenPages === null) return null;
     const fresh = o.writtenPages * this.trackFreshShare;
     return fixed + copy + this.faultsUs(fresh, o.writtenPages - fresh);
   }

@@ -22,7 +22,7 @@
  *            reset ended, when the auto policy asked to count the tenancy
  *            after it; null otherwise (and after a remap or failure).
  */
-import type { ActiveResetMode } from './reset-active-mode.js';
+import type { ActiveResetMode } from './reset-mode-table.js';
 import type { ResetModeName } from './memory-reset.js';
 
 /** One reset of one slot, as reported by `SlotResetState.last`. */
