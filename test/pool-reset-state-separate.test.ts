@@ -50,8 +50,8 @@ describe('pool reset state between pools', () => {
       const policyB = poolResetState(b).policyOf(pb.slotKey);
       expect(policyA).toBeDefined();
       expect(policyA).not.toBe(policyB);
-      expect(policyA?.resets).toBe(3);
-      expect(policyB?.resets).toBe(50);
+      expect(policyA?.report().resets).toBe(3);
+      expect(policyB?.report().resets).toBe(50);
       expect(a.stats().modules[0]?.resetMode?.resets).toBe(3);
     } finally {
       a.close();

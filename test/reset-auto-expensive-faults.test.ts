@@ -9,7 +9,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { ActiveResetMode } from '../src/slots/reset-mode-table.js';
-import { AutoResetPolicy, DEFAULT_AUTO_OPTIONS, type ResetCostModel } from '../src/slots/reset-auto-policy.js';
+import { AutoResetPolicy, DEFAULT_AUTO_OPTIONS, type ResetCostModel } from '../src/policy/auto-reset-policy.js';
 
 const ALL: ActiveResetMode[] = ['madvise', 'restore-dirty', 'track-writes', 'keep-resident'];
 

@@ -14,6 +14,7 @@ import { MappedMemory, patternBytes } from './support/reset-harness.js';
 
 const CHILD = `
 const { PoolResetState, resetV8Memory, resetSupport, SlotResetState, residentPrivateBytes } = await import(SRC + 'slots/memory-reset.js');
+const { createAutoResetPolicy } = await import(SRC + 'policy/auto-reset-policy.js');
 const { addon } = await import(SRC + 'native/addon.js');
 const a = addon();
 const page = a.pageSize;
@@ -37,7 +38,7 @@ for (const mode of ['madvise', 'keep-resident', 'restore-dirty', 'track-writes',
     const pages = memory.buffer.byteLength / page;
     const n = cycle % 3 === 0 ? 5 : next() % 40;
     for (let i = 0; i < n; i++) bytes[(cycle % 3 === 0 ? i * 9 : next() % pages) * page + (next() % page)] = (next() % 255) + 1;
-    resetV8Memory(memory.buffer, image, settings, { pool: new PoolResetState(), slot, key: mode });
+    resetV8Memory(memory.buffer, image, settings, { pool: new PoolResetState(createAutoResetPolicy), slot, key: mode });
     used.add(slot.last.mode);
     if (!Buffer.from(memory.buffer).equals(expected)) mismatches++;
   }

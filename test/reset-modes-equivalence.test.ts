@@ -8,6 +8,7 @@
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { addon } from '../src/native/addon.js';
+import { createAutoResetPolicy } from '../src/policy/auto-reset-policy.js';
 import { PoolResetState, resetRawSlot, resetV8Memory, SlotResetState } from '../src/slots/memory-reset.js';
 import { MODE_CASES, MappedMemory, patternBytes, wasmStore, WASM_PAGE } from './support/reset-harness.js';
 
@@ -16,7 +17,7 @@ const PAGE = addon().pageSize;
 const IMAGE_BYTES = (1 << 20) + 1234;
 const MEMORY_PAGES = (4 << 20) / WASM_PAGE;
 /** One pool's reset state for every reset in this file: the statistics test reads what they all counted. */
-const resets = new PoolResetState();
+const resets = new PoolResetState(createAutoResetPolicy);
 
 interface Write {
   page: number;

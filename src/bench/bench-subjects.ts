@@ -11,7 +11,7 @@
 import { parseConfig } from '../config/load-config.js';
 import type { ResetMode } from '../config/pool-config-schema.js';
 import { createPool, poolResetState, type InstancePool } from '../pool/instance-pool.js';
-import type { AutoResetPolicy } from '../slots/reset-auto-policy.js';
+import type { AutoResetChooser } from '../slots/auto-reset-chooser.js';
 import type { PreparedModule } from '../pool/prepared-module.js';
 import { SlotPool } from '../pool/slot-pool.js';
 import type { MemoryCounters } from '../pool/memory-counters.js';
@@ -83,7 +83,7 @@ const SETTLE_MAX = 2000;
  * it measures again first, so each row shows what auto chooses for that
  * row's workload (a policy left alone re-measures on its own schedule).
  */
-function settleAuto(run: () => void, autoPolicy: () => AutoResetPolicy | undefined): SettleSummary {
+function settleAuto(run: () => void, autoPolicy: () => AutoResetChooser | undefined): SettleSummary {
   const policy = () => autoPolicy()?.report() ?? null;
   const t0 = performance.now();
   autoPolicy()?.remeasure();

@@ -20,6 +20,7 @@ import {
   type ResetModeName,
   type ResetSettings,
 } from '../slots/memory-reset.js';
+import { createAutoResetPolicy } from '../policy/auto-reset-policy.js';
 import { median, xorshift32 } from '../util/statistics.js';
 
 export type WritePattern = 'same' | 'random';
@@ -105,7 +106,7 @@ function measureCell(
   const memory = new WebAssembly.Memory({ initial: memoryPages, maximum: memoryPages });
   native(() => addon().mapImage(memory.buffer, image, 0));
   // Each cell is its own pool: its own counters and auto policy.
-  const pool = new PoolResetState();
+  const pool = new PoolResetState(createAutoResetPolicy);
   const slot = new SlotResetState();
   slot.remapped();
   const key = `bench:${mode}:${pattern}:${pages}`;

@@ -9,6 +9,7 @@
 import { parseConfig } from '../config/load-config.js';
 import { RESET_MODES, type ResetMode } from '../config/pool-config-schema.js';
 import { InstancePool } from '../pool/instance-pool.js';
+import { createAutoResetPolicy } from '../policy/auto-reset-policy.js';
 import { PoolResetState, resetV8Memory, SlotResetState } from '../slots/memory-reset.js';
 import { thrownDescription } from './run-action.js';
 import { emitModule } from './emit-module.js';
@@ -46,7 +47,7 @@ export async function resetModeSupport(mode: ResetMode): Promise<ModeSupport> {
     const settings = parseConfig({ reset: { mode } }).reset;
     const slot = new SlotResetState();
     slot.remapped();
-    resetV8Memory(new WebAssembly.Memory({ initial: 1 }).buffer, null, settings, { pool: new PoolResetState(), slot, key: 'probe' });
+    resetV8Memory(new WebAssembly.Memory({ initial: 1 }).buffer, null, settings, { pool: new PoolResetState(createAutoResetPolicy), slot, key: 'probe' });
   } catch (e) {
     const why = thrownDescription(e);
     if (/unknown mode/i.test(why)) return { mode, supported: false, reason: why };

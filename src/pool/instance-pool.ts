@@ -32,6 +32,7 @@
 import { CowpoolError } from '../errors.js';
 import { parseConfig } from '../config/load-config.js';
 import type { PoolConfig, PoolConfigInput } from '../config/pool-config-schema.js';
+import { createAutoResetPolicy } from '../policy/auto-reset-policy.js';
 import { IndexAllocator } from '../policy/index-allocator.js';
 import { PoolResetState, startResetCalibration, type ResetModeCounters } from '../slots/memory-reset.js';
 import { SLOT_STATES, type SlotState } from '../slots/slot-state.js';
@@ -149,7 +150,7 @@ export class InstancePool {
   readonly #waiters = new SlotWaiters();
   readonly #registry = new FinalizationRegistry<ReclaimToken>((token) => this.#reclaim(token));
   readonly #prepared = new Set<PreparedModule>();
-  readonly #resets = new PoolResetState();
+  readonly #resets = new PoolResetState(createAutoResetPolicy);
   #closed = false;
   readonly #counters = {
     active: 0, acquired: 0, released: 0, reclaimed: 0,

@@ -17,6 +17,7 @@ import { CowpoolError } from '../errors.js';
 import { parseRawSlotPoolConfig } from '../config/load-config.js';
 import type { RawSlotPoolConfig, RawSlotPoolConfigInput } from '../config/pool-config-schema.js';
 import { addon, type NativeRawSlot } from '../native/addon.js';
+import { createAutoResetPolicy } from '../policy/auto-reset-policy.js';
 import { IndexAllocator } from '../policy/index-allocator.js';
 import { PoolResetState, type ResetModeCounters, type ResetSettings } from '../slots/memory-reset.js';
 import { RawSlot } from '../slots/raw-slot.js';
@@ -63,7 +64,7 @@ export class SlotPool {
   readonly #slots: RawSlot[] = [];
   readonly #waiters = new SlotWaiters();
   readonly #reset: ResetSettings;
-  readonly #resets = new PoolResetState();
+  readonly #resets = new PoolResetState(createAutoResetPolicy);
   readonly #pageSize: number;
   #closed = false;
   readonly #registry = new FinalizationRegistry<RawSlot>((slot) => this.#reclaim(slot));

@@ -3,7 +3,7 @@
  * The slot types call only the reset functions here; the mode logic lives here
  * and in the reset-* files next to it.
  *
- *   settings.mode ──► auto? ──► the pool's AutoResetPolicy for the module picks ──┐
+ *   settings.mode ──► auto? ──► the pool's auto policy for the module picks ──────┐
  *        │ fixed                                                                  ▼
  *        └──► activeModeFor (fallback when a facility is missing) ───────► native reset
  *                                                                                 │ stats
@@ -46,7 +46,7 @@ import {
   type ResetFeature,
   type ResetModeName,
 } from './reset-mode-table.js';
-import { AutoResetPolicy, type AutoObservation, type ResetCostModel } from './reset-auto-policy.js';
+import type { AutoObservation, AutoResetChooser } from './auto-reset-chooser.js';
 import type { PoolResetState } from './pool-reset-state.js';
 import type { ResetRecord, SlotResetState } from './reset-slot-state.js';
 
@@ -145,7 +145,7 @@ export function rawSlotResidentPrivateBytes(slot: NativeRawSlot): number {
  * next reset (no list of policies is kept: they belong to their pools).
  */
 export function startResetCalibration(): Promise<void> {
-  if (calibration !== undefined) return calibration;
+  if (calibrating !== undefined) return calibrating;
   let measuring: Promise<NativeResetCalibration>;
   try {
     measuring = native(() => addon().calibrateResetAsync());
@@ -153,13 +153,13 @@ export function startResetCalibration(): Promise<void> {
     // No addon here (the pool serves modules the plain way): nothing to price.
     measuring = Promise.reject(new Error('no addon'));
   }
-  calibration = measuring.then(
+  calibrating = measuring.then(
     (c) => {
-      costModel = modelOf(c);
+      measured = c;
     },
     () => undefined,
   );
-  return calibration;
+  return calibrating;
 }
 
 // ---------------------------------------------------------------------------
@@ -169,8 +169,8 @@ type NativeCall = (mode: number, flags: number, stats: Float64Array) => number;
 let supportCache: NativeResetSupport | undefined;
 const capabilityCache = new Map<string, ResetCapabilities>();
 /** The measured prices, once this thread's calibration promise resolved. */
-let costModel: ResetCostModel | undefined;
-let calibration: Promise<void> | undefined;
+let measured: NativeResetCalibration | undefined;
+let calibrating: Promise<void> | undefined;
 let threadCounting: boolean | undefined;
 // Reused for every reset on this thread: the native call fills it synchronously.
 const stats = new Float64Array(RESET_STAT.length);
@@ -206,39 +206,15 @@ function autoCandidates(caps: ResetCapabilities): ActiveResetMode[] {
 }
 
 /**
- * Prices used until (or, if it fails, instead of) the measurement: a fault
- * as dear as on the slowest host measured (DESIGN.md, "Measured since"), so
- * the modes that spare the tenant faults are not underpriced meanwhile.
+ * The pool's auto policy for `key`, made by the pool's factory on first use
+ * and recalibrated when the measurement finished since it last reset.
  */
-const FALLBACK_MODEL: ResetCostModel = { cowFaultUs: 10, wpFaultUs: 2, copyPageUs: 0.15 };
-
-function modelOf(c: NativeResetCalibration): ResetCostModel {
-  return {
-    // A tenant's faults after a reset are copy-on-write (image pages) or zero-fill (the rest): price the dearer.
-    cowFaultUs: Math.max(c.cowFaultNs, c.zeroFaultNs) / 1000,
-    wpFaultUs: c.wpFaultNs === null ? null : c.wpFaultNs / 1000,
-    copyPageUs: c.copyPageNs / 1000,
-  };
-}
-
-function modelForThisMachine(caps: ResetCapabilities): ResetCostModel {
-  if (costModel !== undefined) return costModel;
-  // Off the hot path: the measurement runs on another thread; this policy
-  // starts with the fallback prices and is repriced when it is done.
-  void startResetCalibration();
-  return { ...FALLBACK_MODEL, wpFaultUs: caps.trackWrites ? FALLBACK_MODEL.wpFaultUs : null };
-}
-
-/** The pool's auto policy for `key`, repriced when the calibration finished since it last reset. */
-function policyFor(pool: PoolResetState, key: string, caps: ResetCapabilities): AutoResetPolicy {
-  const policy = pool.autoPolicy(key, () => {
-    const candidates = autoCandidates(caps);
-    return new AutoResetPolicy(
-      candidates,
-      candidates.length > 1 ? modelForThisMachine(caps) : { cowFaultUs: 0, wpFaultUs: null, copyPageUs: 0 },
-    );
-  });
-  if (costModel !== undefined && policy.candidates.length > 1 && policy.costModel !== costModel) policy.reprice(costModel);
+function policyFor(pool: PoolResetState, key: string, caps: ResetCapabilities): AutoResetChooser {
+  // Off the hot path: the measurement runs on another thread; a policy made
+  // before it is done prices with the fallback and is recalibrated after.
+  if (measured === undefined) void startResetCalibration();
+  const policy = pool.autoPolicy(key, () => autoCandidates(caps), measured ?? null, caps.trackWrites);
+  if (measured !== undefined && policy.candidates.length > 1 && policy.calibration !== measured) policy.recalibrate(measured);
   return policy;
 }
 

@@ -20,7 +20,8 @@
  */
 import { CowpoolError } from '../errors.js';
 import type { ActiveResetMode } from './reset-mode-table.js';
-import type { AutoReport, AutoResetPolicy } from './reset-auto-policy.js';
+import type { NativeResetCalibration } from '../native/addon.js';
+import type { AutoReport, AutoResetChooser, AutoResetChooserFactory } from './auto-reset-chooser.js';
 import type { ResetRecord } from './reset-slot-state.js';
 import type { ResetModeName } from './memory-reset.js';
 
@@ -60,7 +61,7 @@ interface ModuleResetEntry {
   resets: number;
   bytesCopied: number;
   micros: number;
-  policy: AutoResetPolicy | null;
+  policy: AutoResetChooser | null;
 }
 
 function emptyCounters(): ResetModeCounters {
@@ -72,15 +73,23 @@ export class PoolResetState {
   readonly #byModule = new Map<string, ModuleResetEntry>();
   #closed = false;
 
-  /** The auto policy of module `key` in this pool, made by `create` on first use. */
-  autoPolicy(key: string, create: () => AutoResetPolicy): AutoResetPolicy {
+  /** `createAutoPolicy` makes each module's auto policy (src/policy/auto-reset-policy.ts's createAutoResetPolicy). */
+  constructor(private readonly createAutoPolicy: AutoResetChooserFactory) {}
+
+  /** The auto policy of module `key` in this pool, made on first use (see AutoResetChooserFactory). */
+  autoPolicy(
+    key: string,
+    candidates: () => readonly ActiveResetMode[],
+    calibration: NativeResetCalibration | null,
+    trackWrites: boolean,
+  ): AutoResetChooser {
     const entry = this.#entry(key, 'auto');
-    entry.policy ??= create();
+    entry.policy ??= this.createAutoPolicy(candidates(), calibration, trackWrites);
     return entry.policy;
   }
 
   /** Records one successful reset of a slot serving module `key`. */
-  count(key: string, record: ResetRecord, policy: AutoResetPolicy | null): void {
+  count(key: string, record: ResetRecord, policy: AutoResetChooser | null): void {
     let c = this.#byMode.get(record.mode);
     if (c === undefined) {
       this.#assertOpen();
@@ -121,7 +130,7 @@ export class PoolResetState {
   }
 
   /** The auto policy of module `key` here, if auto has reset it (diagnostics, the bench, tests). */
-  policyOf(key: string): AutoResetPolicy | undefined {
+  policyOf(key: string): AutoResetChooser | undefined {
     return this.#byModule.get(key)?.policy ?? undefined;
   }
 

@@ -5,6 +5,7 @@
  */
 import wabtInit from 'wabt';
 import { addon, type NativeImage } from '../../src/native/addon.js';
+import { createAutoResetPolicy } from '../../src/policy/auto-reset-policy.js';
 import { PoolResetState, SlotResetState, type ResetSettings } from '../../src/slots/memory-reset.js';
 import { touchZeroArea } from './no-zero-page.js';
 
@@ -60,7 +61,7 @@ export class MappedMemory {
   readonly expected: Uint8Array;
   readonly state = new SlotResetState();
   /** The reset state a pool would own for this memory's resets: its counters and auto policies. */
-  readonly resets = new PoolResetState();
+  readonly resets = new PoolResetState(createAutoResetPolicy);
 
   constructor(readonly imageData: Uint8Array, memoryPages: number, options: { image?: 'whole-memory' | 'data-only' } = {}) {
     this.memory = new WebAssembly.Memory({ initial: memoryPages, maximum: memoryPages });
