@@ -41,7 +41,8 @@ describe('a tenant that only reads leaves nothing private', () => {
         expect(m.firstMismatch()).toBe(-1);
         resetV8Memory(buffer, m.image, settings, { pool: m.resets, slot: m.state, key });
         const last = m.state.last!;
-        expect(last.dirtyPages, `tenant ${tenant}: dirty pages`).toBe(0);
+        expect(last.writtenPages ?? 0, `tenant ${tenant}: written pages`).toBe(0);
+        expect(last.privatePagesFound ?? 0, `tenant ${tenant}: private pages found`).toBe(0);
         expect(last.bytesCopied, `tenant ${tenant}: bytes restored`).toBe(kept * PAGE);
         if (last.privatePagesKept !== null) expect(last.privatePagesKept, `tenant ${tenant}: private pages kept`).toBe(kept);
         expect(residentPrivateBytes(buffer)).toBe(kept * PAGE);

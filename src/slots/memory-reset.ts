@@ -22,6 +22,7 @@
  * per module. The resident private set of the copying modes is capped by
  * maxResidentBytes and dropped every trimEvery resets.
  */
+import { fromNative } from '../errors.js';
 import {
   addon,
   native,
@@ -39,6 +40,7 @@ import {
   canCountPages,
   fallbackModeFor,
   RESET_MODE_TABLE,
+  type ResetModeFacts,
   resetCapabilities,
   type ActiveResetMode,
   type ResetCapabilities,
@@ -109,9 +111,7 @@ export function resetV8Memory(
   settings: ResetSettings,
   context: ResetContext,
 ): number {
-  const { keepResidentBytes, maxResidentBytes } = settings;
-  return performReset(settings, context, (mode, flags, stats) =>
-    addon().resetMemory(buffer, image, mode, keepResidentBytes, maxResidentBytes, flags, stats));
+  return performReset(settings, context, buffer, image, null, 0);
 }
 
 /** Resets a raw slot to its image, zeros, and `initialBytes`. Returns bytes copied. */
@@ -121,9 +121,7 @@ export function resetRawSlot(
   settings: ResetSettings,
   context: ResetContext,
 ): number {
-  const { keepResidentBytes, maxResidentBytes } = settings;
-  return performReset(settings, context, (mode, flags, stats) =>
-    slot.reset(mode, keepResidentBytes, initialBytes, maxResidentBytes, flags, stats));
+  return performReset(settings, context, null, null, slot, initialBytes);
 }
 
 /** Bytes of a memory held in private pages: what the next reset has to deal with (diagnostic). */
@@ -163,8 +161,6 @@ export function startResetCalibration(): Promise<void> {
 }
 
 // ---------------------------------------------------------------------------
-
-type NativeCall = (mode: number, flags: number, stats: Float64Array) => number;
 
 let supportCache: NativeResetSupport | undefined;
 const capabilityCache = new Map<string, ResetCapabilities>();
@@ -218,29 +214,6 @@ function policyFor(pool: PoolResetState, key: string, caps: ResetCapabilities): 
   return policy;
 }
 
-interface NativeStats {
-  copied: number;
-  bytesDiscarded: number;
-  pagesScanned: number;
-  dirtyPages: number;
-  /** Private pages resident after the reset, null when the native call did not count. */
-  kept: number | null;
-  outcome: number;
-}
-
-function runNative(call: NativeCall, mode: number, flags: number): NativeStats {
-  const copied = native(() => call(mode, flags, stats));
-  const keptRaw = stats[RESET_STAT.privatePagesKept] ?? -1;
-  return {
-    copied,
-    bytesDiscarded: stats[RESET_STAT.bytesDiscarded] ?? 0,
-    pagesScanned: stats[RESET_STAT.pagesScanned] ?? 0,
-    dirtyPages: stats[RESET_STAT.dirtyPages] ?? 0,
-    kept: keptRaw >= 0 ? keptRaw : null,
-    outcome: stats[RESET_STAT.outcome] ?? 0,
-  };
-}
-
 /**
  * restore-dirty compares its private pages with the image every this many
  * resets and drops the unchanged ones: a page a tenant wrote once stays
@@ -250,17 +223,66 @@ function runNative(call: NativeCall, mode: number, flags: number): NativeStats {
  */
 const SWEEP_EVERY = 16;
 
-function performReset(settings: ResetSettings, context: ResetContext, call: NativeCall): number {
-  const { slot, key } = context;
+/** What one reset does: chosen by chooseReset, run by runReset, recorded by recordReset. */
+interface ResetPlan {
+  requested: ResetModeName;
+  mode: ActiveResetMode;
+  facts: ResetModeFacts;
+  flags: number;
+  policy: AutoResetChooser | null;
+  /** The slot's private pages before the reset, when known exactly. */
+  keptBefore: number | null;
+  /** The slot's last reset ran in another mode: not a representative sample. */
+  warmup: boolean;
+  /** The faults of the tenancy that just ended, when the policy asked for them. */
+  tenantFaults: number | null;
+}
+
+/** What the native reset reported (RESET_STAT), summed over its passes. */
+interface ResetResult {
+  copied: number;
+  bytesDiscarded: number;
+  pagesScanned: number;
+  /** RESET_STAT.foundPages: private pages found, or (track-writes) pages written since the last reset. */
+  foundPages: number;
+  /** Private pages resident after the reset, null when the native call did not count. */
+  kept: number | null;
+  outcome: number;
+  micros: number;
+}
+
+/** choose → run → record. A reset that throws leaves the slot `failed` and counts nothing. */
+function performReset(
+  settings: ResetSettings,
+  context: ResetContext,
+  buffer: ArrayBuffer | null,
+  image: NativeImage | null,
+  raw: NativeRawSlot | null,
+  initialBytes: number,
+): number {
+  const plan = chooseReset(settings, context);
+  let result: ResetResult;
+  try {
+    result = runReset(plan, settings, context.slot, buffer, image, raw, initialBytes);
+  } catch (e) {
+    context.slot.failed();
+    throw e;
+  }
+  recordReset(plan, result, settings, context);
+  return result.copied;
+}
+
+/** The mode (fixed, or the pool's auto policy's choice, after fallbacks) and the native flags for it. */
+function chooseReset(settings: ResetSettings, context: ResetContext): ResetPlan {
+  const { slot } = context;
   const caps = capabilitiesFor(settings.disable);
-  const policy = settings.mode === 'auto' ? policyFor(context.pool, key, caps) : null;
+  const policy = settings.mode === 'auto' ? policyFor(context.pool, context.key, caps) : null;
   let mode: ActiveResetMode = policy !== null ? policy.mode : activeModeFor(settings.mode as ActiveResetMode, caps);
   // A slot whose range could not be registered runs the next mode down.
   if (slot.trackingFailed && RESET_MODE_TABLE[mode].counted === 'tracked') mode = fallbackModeFor(mode, caps);
   const facts = RESET_MODE_TABLE[mode];
   const tracked = facts.counted === 'tracked';
 
-  const pageSize = addon().pageSize;
   let flags = 0;
   if (facts.keepsPagesResident && settings.trimEvery > 0 && slot.resetsSinceDiscard + 1 >= settings.trimEvery) {
     flags |= NativeResetFlag.trim;
@@ -274,12 +296,10 @@ function performReset(settings: ResetSettings, context: ResetContext, call: Nati
   }
   const counting = policy !== null && policy.wantsCounts;
   if (counting && facts.counted === 'dropped' && canCountPages(caps)) flags |= NativeResetFlag.count;
-  if (tracked && (counting || slot.privateUpperBound * pageSize > settings.maxResidentBytes)) {
+  if (tracked && (counting || slot.privateUpperBound * addon().pageSize > settings.maxResidentBytes)) {
     flags |= NativeResetFlag.checkCap;
   }
 
-  const keptBefore = slot.keptPrivatePages;
-  const warmup = slot.lastMode !== mode;
   // The faults of the tenancy that just ended, when the policy asked for them
   // at the last reset (read before the reset: its own faults are in its time).
   let tenantFaults: number | null = null;
@@ -287,59 +307,87 @@ function performReset(settings: ResetSettings, context: ResetContext, call: Nati
     const now = addon().threadMinorFaults();
     if (now !== null) tenantFaults = Math.max(0, now - slot.tenancyFaultsAt);
   }
-  slot.tenancyFaultsAt = null;
-  const nativeMode = facts.native;
+  return { requested: settings.mode, mode, facts, flags, policy, keptBefore: slot.keptPrivatePages, warmup: slot.lastMode !== mode, tenantFaults };
+}
+
+/** Runs the plan's native reset (twice when track-writes must check its cap) and times it. */
+function runReset(
+  plan: ResetPlan,
+  settings: ResetSettings,
+  slot: SlotResetState,
+  buffer: ArrayBuffer | null,
+  image: NativeImage | null,
+  raw: NativeRawSlot | null,
+  initialBytes: number,
+): ResetResult {
+  const { keepResidentBytes, maxResidentBytes } = settings;
+  const nativeMode = plan.facts.native;
   const t0 = performance.now();
-  let r: NativeStats;
-  try {
-    r = runNative(call, nativeMode, flags);
-    // track-writes without a count only knows an upper bound on the private
-    // pages: what was there plus what this tenant wrote. When that bound
-    // passes the cap, count now (nothing was written since the restore, so
-    // the second pass only scans) and discard if the cap is really passed.
-    if (
-      tracked
-      && r.kept === null
-      && (slot.privateUpperBound + r.dirtyPages) * pageSize > settings.maxResidentBytes
-    ) {
-      const check = runNative(call, nativeMode, NativeResetFlag.checkCap);
-      r = {
-        copied: r.copied + check.copied,
-        bytesDiscarded: r.bytesDiscarded + check.bytesDiscarded,
-        pagesScanned: r.pagesScanned + check.pagesScanned,
-        dirtyPages: r.dirtyPages,
-        kept: check.kept,
-        outcome: r.outcome | check.outcome,
-      };
+  const pass = (flags: number): number => {
+    try {
+      return raw !== null
+        ? raw.reset(nativeMode, keepResidentBytes, initialBytes, maxResidentBytes, flags, stats)
+        : addon().resetMemory(buffer as ArrayBuffer, image, nativeMode, keepResidentBytes, maxResidentBytes, flags, stats);
+    } catch (e) {
+      throw fromNative(e);
     }
-  } catch (e) {
-    slot.failed();
-    throw e;
+  };
+  let copied = pass(plan.flags);
+  let bytesDiscarded = stats[RESET_STAT.bytesDiscarded] ?? 0;
+  let pagesScanned = stats[RESET_STAT.pagesScanned] ?? 0;
+  const foundPages = stats[RESET_STAT.foundPages] ?? 0;
+  let keptRaw = stats[RESET_STAT.privatePagesKept] ?? -1;
+  let outcome = stats[RESET_STAT.outcome] ?? 0;
+  // track-writes without a count only knows an upper bound on the private
+  // pages: what was there plus what this tenant wrote. When that bound
+  // passes the cap, count now (nothing was written since the restore, so
+  // the second pass only scans) and discard if the cap is really passed.
+  if (
+    plan.facts.counted === 'tracked'
+    && keptRaw < 0
+    && (slot.privateUpperBound + foundPages) * addon().pageSize > maxResidentBytes
+  ) {
+    copied += pass(NativeResetFlag.checkCap);
+    bytesDiscarded += stats[RESET_STAT.bytesDiscarded] ?? 0;
+    pagesScanned += stats[RESET_STAT.pagesScanned] ?? 0;
+    keptRaw = stats[RESET_STAT.privatePagesKept] ?? -1;
+    outcome |= stats[RESET_STAT.outcome] ?? 0;
   }
   const micros = (performance.now() - t0) * 1000;
-  const { copied, outcome, dirtyPages, kept } = r;
-  const discardedAll = !facts.keepsPagesResident
-    || (outcome & (NativeResetOutcome.trimmed | NativeResetOutcome.overCap | NativeResetOutcome.rearmed | NativeResetOutcome.trackingFailed)) !== 0;
+  return { copied, bytesDiscarded, pagesScanned, foundPages, kept: keptRaw >= 0 ? keptRaw : null, outcome, micros };
+}
+
+/** Tells the policy, updates the slot's bookkeeping and counts the reset in its pool. */
+function recordReset(plan: ResetPlan, r: ResetResult, settings: ResetSettings, context: ResetContext): void {
+  const { slot } = context;
+  const { mode, facts, policy } = plan;
+  const { copied, outcome, foundPages, kept } = r;
+  const pageSize = addon().pageSize;
+  const tracked = facts.counted === 'tracked';
   const record: ResetRecord = {
-    requested: settings.mode,
+    requested: plan.requested,
     mode,
-    micros,
+    micros: r.micros,
     bytesCopied: copied,
     bytesDiscarded: r.bytesDiscarded,
     pagesScanned: r.pagesScanned,
-    dirtyPages,
+    writtenPages: tracked ? foundPages : null,
+    privatePagesFound: !tracked && (facts.counted === 'restored' || (plan.flags & NativeResetFlag.count) !== 0) ? foundPages : null,
     privatePagesKept: kept,
     trimmed: (outcome & NativeResetOutcome.trimmed) !== 0,
     overCap: (outcome & NativeResetOutcome.overCap) !== 0,
     rearmed: (outcome & NativeResetOutcome.rearmed) !== 0,
   };
 
+  slot.tenancyFaultsAt = null;
   if (policy !== null) {
     const privateLimit = Math.min(stats[RESET_STAT.rangePages] ?? 0, Math.floor(settings.maxResidentBytes / pageSize));
-    policy.observe(observation(mode, flags, micros, r, keptBefore, copied / pageSize, privateLimit, warmup, tenantFaults));
+    policy.observe(observation(plan, r, copied / pageSize, privateLimit));
     if (policy.wantsTenantFaults) slot.tenancyFaultsAt = addon().threadMinorFaults();
   }
 
+  const discardedAll = !facts.keepsPagesResident
+    || (outcome & (NativeResetOutcome.trimmed | NativeResetOutcome.overCap | NativeResetOutcome.rearmed | NativeResetOutcome.trackingFailed)) !== 0;
   slot.resetsSinceDiscard = discardedAll ? 0 : slot.resetsSinceDiscard + 1;
   if (kept !== null) {
     slot.keptPrivatePages = kept;
@@ -348,35 +396,25 @@ function performReset(settings: ResetSettings, context: ResetContext, call: Nati
     // track-writes without a count: what was private stays private and every
     // written page joined it, so the bound grows by the written pages.
     slot.keptPrivatePages = null;
-    slot.privateUpperBound += dirtyPages;
+    slot.privateUpperBound += foundPages;
   }
   if ((outcome & NativeResetOutcome.trackingFailed) !== 0) slot.trackingFailed = true;
   slot.lastMode = mode;
   slot.last = record;
 
-  context.pool.count(key, record, policy);
-  return copied;
+  context.pool.count(context.key, record, policy);
 }
 
 /**
  * Turns one reset's numbers into what the previous tenant's faults cost (see
- * reset-auto-policy.ts). Builds the whole object in one literal: it runs on
+ * src/policy/auto-reset-policy.ts). Builds the whole object in one literal: it runs on
  * every auto reset, and spreading a partial one cost more than the rest of
  * the bookkeeping together (measured: 1.8 µs).
  */
-function observation(
-  mode: ActiveResetMode,
-  flags: number,
-  micros: number,
-  r: NativeStats,
-  keptBefore: number | null,
-  copiedPages: number,
-  privateLimit: number,
-  warmup: boolean,
-  tenantFaults: number | null,
-): AutoObservation {
-  const { dirtyPages, kept: keptAfter, outcome } = r;
-  const counted = RESET_MODE_TABLE[mode].counted;
+function observation(plan: ResetPlan, r: ResetResult, copiedPages: number, privateLimit: number): AutoObservation {
+  const { mode, flags, keptBefore, warmup, tenantFaults } = plan;
+  const { micros, foundPages, kept: keptAfter, outcome } = r;
+  const counted = plan.facts.counted;
   // A reset that dropped everything leaves nothing to compare the next one with;
   // restore-dirty's over-cap drop still counted the private pages it found.
   const dropMask = NativeResetOutcome.trimmed | NativeResetOutcome.rearmed | NativeResetOutcome.trackingFailed
@@ -386,24 +424,25 @@ function observation(
   let wpFaults: number | null = null;
   let writtenPages: number | null = null;
   if (counted === 'dropped' && (flags & NativeResetFlag.count) !== 0 && keptBefore !== null) {
-    // Everything private now was written by the tenant after the previous
-    // reset dropped it (or kept keptBefore of it): each such write faulted.
-    cowFaults = Math.max(0, dirtyPages - keptBefore);
+    // Everything private now (foundPages) was written by the tenant after the
+    // previous reset dropped it (or kept keptBefore of it): each such write faulted.
+    cowFaults = Math.max(0, foundPages - keptBefore);
     wpFaults = 0;
     writtenPages = cowFaults;
   } else if (counted === 'restored' && !wholeDrop && keptBefore !== null) {
-    // Pages private now but not kept by the last reset became private
-    // during this tenant: a copy-on-write fault each. Pages kept cost none.
-    cowFaults = Math.max(0, dirtyPages - keptBefore);
+    // Pages private now (foundPages) but not kept by the last reset became
+    // private during this tenant: a copy-on-write fault each. Pages kept cost none.
+    cowFaults = Math.max(0, foundPages - keptBefore);
     wpFaults = 0;
   } else if (counted === 'tracked' && !wholeDrop) {
-    writtenPages = dirtyPages;
+    // foundPages are the pages written since the last reset.
+    writtenPages = foundPages;
     if (keptBefore !== null && keptAfter !== null) {
       // Of the written pages, those that were not private before took a
       // copy-on-write fault; the others a write-protect fault.
-      const fresh = Math.min(dirtyPages, Math.max(0, keptAfter - keptBefore));
+      const fresh = Math.min(writtenPages, Math.max(0, keptAfter - keptBefore));
       cowFaults = fresh;
-      wpFaults = dirtyPages - fresh;
+      wpFaults = writtenPages - fresh;
     }
   }
   return { mode, micros, cowFaults, wpFaults, tenantFaults, writtenPages, copiedPages, privatePages: keptAfter, privateLimit, warmup };

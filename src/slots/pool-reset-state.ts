@@ -31,7 +31,10 @@ export interface ResetModeCounters {
   bytesCopied: number;
   bytesDiscarded: number;
   pagesScanned: number;
-  dirtyPages: number;
+  /** Pages written since their slot's last reset, summed over the resets that track writes. */
+  writtenPages: number;
+  /** Private pages found, summed over the resets that looked (restore-dirty, or counted). */
+  privatePagesFound: number;
   /** Total wall time of the reset calls. */
   micros: number;
   /** Resets that discarded everything because of trimEvery. */
@@ -65,7 +68,7 @@ interface ModuleResetEntry {
 }
 
 function emptyCounters(): ResetModeCounters {
-  return { resets: 0, bytesCopied: 0, bytesDiscarded: 0, pagesScanned: 0, dirtyPages: 0, micros: 0, trims: 0, overCap: 0, rearms: 0 };
+  return { resets: 0, bytesCopied: 0, bytesDiscarded: 0, pagesScanned: 0, writtenPages: 0, privatePagesFound: 0, micros: 0, trims: 0, overCap: 0, rearms: 0 };
 }
 
 export class PoolResetState {
@@ -100,7 +103,8 @@ export class PoolResetState {
     c.bytesCopied += record.bytesCopied;
     c.bytesDiscarded += record.bytesDiscarded;
     c.pagesScanned += record.pagesScanned;
-    c.dirtyPages += record.dirtyPages;
+    c.writtenPages += record.writtenPages ?? 0;
+    c.privatePagesFound += record.privatePagesFound ?? 0;
     c.micros += record.micros;
     if (record.trimmed) c.trims += 1;
     if (record.overCap) c.overCap += 1;

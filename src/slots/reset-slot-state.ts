@@ -35,8 +35,10 @@ export interface ResetRecord {
   readonly bytesCopied: number;
   readonly bytesDiscarded: number;
   readonly pagesScanned: number;
-  /** Private pages found (restore-dirty, counting) or written pages copied (track-writes). */
-  readonly dirtyPages: number;
+  /** Pages written since the last reset (track-writes); null when the mode does not track writes. */
+  readonly writtenPages: number | null;
+  /** Private pages the reset found before restoring or dropping them (restore-dirty, or counted); null when it did not look. */
+  readonly privatePagesFound: number | null;
   /** Private pages left resident; null when not known. */
   readonly privatePagesKept: number | null;
   /** Everything was discarded because of trimEvery. */
