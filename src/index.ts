@@ -22,8 +22,8 @@ export { Lease } from './pool/lease.js';
 export { PreparedModule } from './pool/prepared-module.js';
 export type { PoolFallbackReason, PrepareOptions } from './pool/prepared-module.js';
 
-export { SlotPool } from './pool/slot-pool.js';
-export type { RawAcquireOptions, SlotPoolStats } from './pool/slot-pool.js';
+export { RawSlotPool, SlotPool } from './pool/raw-slot-pool.js';
+export type { RawAcquireOptions, RawSlotPoolStats, SlotPoolStats } from './pool/raw-slot-pool.js';
 export { RawSlotLease } from './pool/raw-slot-lease.js';
 export { PoolImage } from './pool/pool-image.js';
 

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { createPool, poolResetState } from '../src/pool/instance-pool.js';
-import { SlotPool, slotPoolResetState } from '../src/pool/slot-pool.js';
+import { RawSlotPool, rawSlotPoolResetState } from '../src/pool/raw-slot-pool.js';
 import { moduleVariants } from './support/module-variants.js';
 
 const POOLS = 300;
@@ -40,15 +40,15 @@ describe('pool reset state after close', () => {
   });
 
   it('holds nothing for a raw slot pool once it is closed', () => {
-    const pool = new SlotPool({ reset: { mode: 'auto' }, limits: { maxSlots: 1 } });
+    const pool = new RawSlotPool({ reset: { mode: 'auto' }, limits: { maxSlots: 1 } });
     const image = pool.image(new Uint8Array([1, 2, 3]));
     const lease = pool.acquire(image, { initialBytes: 65536 });
     new Uint8Array(lease.buffer)[10] = 1;
     lease.release();
-    expect(slotPoolResetState(pool).moduleKeys).toBe(1);
+    expect(rawSlotPoolResetState(pool).moduleKeys).toBe(1);
     expect(Object.keys(pool.stats().reset).length).toBeGreaterThan(0);
     pool.close();
-    expect(slotPoolResetState(pool).moduleKeys).toBe(0);
+    expect(rawSlotPoolResetState(pool).moduleKeys).toBe(0);
     expect(pool.stats().reset).toEqual({});
   });
 });

@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { createPool, poolResetState } from '../src/pool/instance-pool.js';
-import { SlotPool } from '../src/pool/slot-pool.js';
+import { RawSlotPool } from '../src/pool/raw-slot-pool.js';
 import { moduleVariants } from './support/module-variants.js';
 
 describe('pool reset state between pools', () => {
@@ -60,8 +60,8 @@ describe('pool reset state between pools', () => {
   });
 
   it('keeps counters apart for two raw slot pools with the same image bytes', () => {
-    const a = new SlotPool({ reset: { mode: 'madvise' }, limits: { maxSlots: 1 } });
-    const b = new SlotPool({ reset: { mode: 'restore-dirty' }, limits: { maxSlots: 1 } });
+    const a = new RawSlotPool({ reset: { mode: 'madvise' }, limits: { maxSlots: 1 } });
+    const b = new RawSlotPool({ reset: { mode: 'restore-dirty' }, limits: { maxSlots: 1 } });
     try {
       const ia = a.image(new Uint8Array([5, 6, 7]));
       const ib = b.image(new Uint8Array([5, 6, 7]));

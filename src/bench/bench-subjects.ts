@@ -3,7 +3,7 @@
  * turns a scenario into one synchronous operation on one module.
  *
  *   fresh, copy, cow:<reset mode>, reuse   an InstancePool with that strategy
- *   raw                                    a SlotPool: memory only, no V8 instance
+ *   raw                                    a RawSlotPool: memory only, no V8 instance
  *
  * The same code runs in the main thread (tinybench tasks) and in the thread
  * workers, so both sections measure the same operation.
@@ -13,7 +13,7 @@ import type { ResetMode } from '../config/pool-config-schema.js';
 import { createPool, poolResetState, type InstancePool } from '../pool/instance-pool.js';
 import type { AutoResetChooser } from '../slots/auto-reset-chooser.js';
 import type { PreparedModule } from '../pool/prepared-module.js';
-import { SlotPool } from '../pool/slot-pool.js';
+import { RawSlotPool } from '../pool/raw-slot-pool.js';
 import type { MemoryCounters } from '../pool/memory-counters.js';
 import type { PoolImage } from '../pool/pool-image.js';
 import type { PreparedLayout } from '../wasm/prepared-layout.js';
@@ -205,7 +205,7 @@ async function openPoolSubject(spec: SubjectSpec, module: SubjectModule): Promis
   };
 }
 
-/** The raw SlotPool subject: acquire a slot holding the module's image, release it. */
+/** The raw RawSlotPool subject: acquire a slot holding the module's image, release it. */
 function openRawSubject(spec: SubjectSpec, module: SubjectModule): OpenSubject {
   const layout = module.layout;
   const unavailable = (reason: string): OpenSubject => ({
@@ -221,7 +221,7 @@ function openRawSubject(spec: SubjectSpec, module: SubjectModule): OpenSubject {
   }
   const initialBytes = layout.memory.initialPages * 65536;
   const slotBytes = Math.max(65536, initialBytes);
-  const pool = new SlotPool({
+  const pool = new RawSlotPool({
     reset: { mode: spec.resetMode ?? DEFAULT_RESET_MODE },
     limits: { maxSlots: 8, maxMemoryBytesPerSlot: slotBytes, guardBytes: '64KiB' },
   });

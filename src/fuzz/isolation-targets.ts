@@ -4,7 +4,7 @@
  *   fresh                 plain V8 per instance (the fuzzer's own control)
  *   copy                  pooled memory, image copied, zeroed on release
  *   cow/<mode>            pooled memory, image mapped, reset by <mode> — one per RESET_MODES entry
- *   raw/<mode>            raw slots (SlotPool) reset by <mode>
+ *   raw/<mode>            raw slots (RawSlotPool) reset by <mode>
  *
  * A reset mode the slot layer does not implement yet ("unknown mode") is
  * unavailable and reported; see reset-mode-support.ts.

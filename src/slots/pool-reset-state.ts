@@ -1,6 +1,6 @@
 /**
  * One pool's reset state: what its resets counted and, per module it serves,
- * the `auto` policy's choice. A pool (InstancePool, SlotPool) owns one and
+ * the `auto` policy's choice. A pool (InstancePool, RawSlotPool) owns one and
  * hands it to every reset of its slots; `close()` drops it. Nothing here is
  * shared between pools: two pools serving the same bytes with different
  * settings keep separate counters and separate policies. Only the kernel's

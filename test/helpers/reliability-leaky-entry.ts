@@ -6,7 +6,7 @@
 import { openSync } from 'node:fs';
 import { createPool as realCreatePool, type InstancePool, type PoolConfigInput } from '../../src/index.js';
 
-export { SlotPool } from '../../src/index.js';
+export { RawSlotPool } from '../../src/index.js';
 export { emitModule } from '../../src/fuzz/emit-module.js';
 
 export function createPool(config: PoolConfigInput): InstancePool {

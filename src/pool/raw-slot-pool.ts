@@ -37,7 +37,7 @@ export interface RawAcquireOptions {
   maxBytes?: number;
 }
 
-export interface SlotPoolStats {
+export interface RawSlotPoolStats {
   slots: { total: number; limit: number; byState: Record<SlotState, number> };
   /** `reclaimed`: leases garbage-collected without release(); their slots were unmapped, never reused as they were. */
   leases: { active: number; acquired: number; released: number; reclaimed: number };
@@ -56,9 +56,9 @@ export interface SlotPoolStats {
 }
 
 /** The reset state of a raw slot pool, for tests. Not exported from the package. */
-export let slotPoolResetState: (pool: SlotPool) => PoolResetState;
+export let rawSlotPoolResetState: (pool: RawSlotPool) => PoolResetState;
 
-export class SlotPool {
+export class RawSlotPool {
   readonly config: RawSlotPoolConfig;
   readonly #allocator: IndexAllocator;
   readonly #slots: RawSlot[] = [];
@@ -124,7 +124,7 @@ export class SlotPool {
       : new EagerFuncTable(size, segments, materialize, maximum);
   }
 
-  stats(): SlotPoolStats {
+  stats(): RawSlotPoolStats {
     const byState = Object.fromEntries(SLOT_STATES.map((s) => [s, 0])) as Record<SlotState, number>;
     for (const slot of this.#slots) byState[slot.state] += 1;
     byState.cold += this.config.limits.maxSlots - this.#slots.length;
@@ -155,7 +155,7 @@ export class SlotPool {
   }
 
   static {
-    slotPoolResetState = (pool) => pool.#resets;
+    rawSlotPoolResetState = (pool) => pool.#resets;
   }
 
   #assertOpen(what: string): void {
@@ -273,3 +273,10 @@ export class SlotPool {
     this.#waiters.notify();
   }
 }
+
+/** @deprecated The raw slot pool's old name: use RawSlotPool. */
+export const SlotPool = RawSlotPool;
+/** @deprecated The raw slot pool's old name: use RawSlotPool. */
+export type SlotPool = RawSlotPool;
+/** @deprecated Use RawSlotPoolStats. */
+export type SlotPoolStats = RawSlotPoolStats;
