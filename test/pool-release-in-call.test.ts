@@ -396,7 +396,7 @@ describe('JSPI', () => {
           const first = { h: { cb: () => void calls.push('first') } };
           // Refused both when the slot links for the first time and when it updates its last linking.
           for (const round of [0, 1]) {
-            expect(() => pool.instantiate(prepared, { h: { cb: new Suspending(async () => undefined) } })).toThrow(
+            expect(() => pool.instantiate(prepared, { h: { cb: new Suspending(async () => undefined) as unknown as WebAssembly.ImportValue } })).toThrow(
               expect.objectContaining({ code: 'SUSPENDING_IMPORT' }),
             );
             expect(pool.stats().leases.active).toBe(0);

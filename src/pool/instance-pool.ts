@@ -180,20 +180,20 @@ export class InstancePool {
   }
 
   /** A fresh instance of `prepared`, synchronously. Throws POOL_EXHAUSTED when no slot is free. */
-  instantiate(prepared: PreparedModule, imports: Imports = {}): Lease {
+  instantiate<E extends object = Record<string, unknown>>(prepared: PreparedModule, imports: Imports = {}): Lease<E> {
     this.#assertOpen('instantiate()');
     this.#assertOwn(prepared);
-    if (!prepared.pooled) return this.#plainReservation(prepared).instantiate(imports);
+    if (!prepared.pooled) return this.#plainReservation(prepared).instantiate(imports) as Lease<E>;
     // The hot path: no Reservation object, nothing registered for reclaim
     // until the lease exists.
     const slot = this.#tryAcquireSlot(prepared);
     if (slot === null) throw this.#exhaustedError(prepared);
-    return this.#leaseInSlot(prepared, slot, imports);
+    return this.#leaseInSlot(prepared, slot, imports) as Lease<E>;
   }
 
   /** Like instantiate, but waits for a slot when the policy is `wait`. */
-  async instantiateAsync(prepared: PreparedModule, imports: Imports = {}): Promise<Lease> {
-    return (await this.reserveAsync(prepared)).instantiate(imports);
+  async instantiateAsync<E extends object = Record<string, unknown>>(prepared: PreparedModule, imports: Imports = {}): Promise<Lease<E>> {
+    return (await this.reserveAsync(prepared)).instantiate(imports) as Lease<E>;
   }
 
   /** Takes a slot for `prepared` and exposes its memory before the instance exists. */
