@@ -209,7 +209,7 @@ function policyFor(pool: PoolResetState, key: string, caps: ResetCapabilities): 
   // Off the hot path: the measurement runs on another thread; a policy made
   // before it is done prices with the fallback and is recalibrated after.
   if (measured === undefined) void startResetCalibration();
-  const policy = pool.autoPolicy(key, () => autoCandidates(caps), measured ?? null, caps.trackWrites);
+  const policy = pool.policyOf(key) ?? pool.autoPolicy(key, autoCandidates(caps), measured ?? null, caps.trackWrites);
   if (measured !== undefined && policy.candidates.length > 1 && policy.calibration !== measured) policy.recalibrate(measured);
   return policy;
 }
@@ -251,6 +251,17 @@ interface ResetResult {
   micros: number;
 }
 
+/**
+ * The plan and result of the reset running now. A reset is synchronous and
+ * never re-entered (the addon calls no JS), so one of each per thread
+ * serves every reset: the hot path allocates neither.
+ */
+const scratchPlan: ResetPlan = {
+  requested: 'madvise', mode: 'madvise', facts: RESET_MODE_TABLE.madvise, flags: 0,
+  policy: null, keptBefore: null, warmup: false, tenantFaults: null,
+};
+const scratchResult: ResetResult = { copied: 0, bytesDiscarded: 0, pagesScanned: 0, foundPages: 0, kept: null, outcome: 0, micros: 0 };
+
 /** choose → run → record. A reset that throws leaves the slot `failed` and counts nothing. */
 function performReset(
   settings: ResetSettings,
@@ -269,6 +280,8 @@ function performReset(
     throw e;
   }
   recordReset(plan, result, settings, context);
+  // The scratch plan must not keep a closed pool's policy alive.
+  plan.policy = null;
   return result.copied;
 }
 
@@ -307,7 +320,16 @@ function chooseReset(settings: ResetSettings, context: ResetContext): ResetPlan 
     const now = addon().threadMinorFaults();
     if (now !== null) tenantFaults = Math.max(0, now - slot.tenancyFaultsAt);
   }
-  return { requested: settings.mode, mode, facts, flags, policy, keptBefore: slot.keptPrivatePages, warmup: slot.lastMode !== mode, tenantFaults };
+  const plan = scratchPlan;
+  plan.requested = settings.mode;
+  plan.mode = mode;
+  plan.facts = facts;
+  plan.flags = flags;
+  plan.policy = policy;
+  plan.keptBefore = slot.keptPrivatePages;
+  plan.warmup = slot.lastMode !== mode;
+  plan.tenantFaults = tenantFaults;
+  return plan;
 }
 
 /** Runs the plan's native reset (twice when track-writes must check its cap) and times it. */
@@ -320,19 +342,9 @@ function runReset(
   raw: NativeRawSlot | null,
   initialBytes: number,
 ): ResetResult {
-  const { keepResidentBytes, maxResidentBytes } = settings;
-  const nativeMode = plan.facts.native;
+  const { maxResidentBytes } = settings;
   const t0 = performance.now();
-  const pass = (flags: number): number => {
-    try {
-      return raw !== null
-        ? raw.reset(nativeMode, keepResidentBytes, initialBytes, maxResidentBytes, flags, stats)
-        : addon().resetMemory(buffer as ArrayBuffer, image, nativeMode, keepResidentBytes, maxResidentBytes, flags, stats);
-    } catch (e) {
-      throw fromNative(e);
-    }
-  };
-  let copied = pass(plan.flags);
+  let copied = nativeReset(plan.facts.native, plan.flags, settings, buffer, image, raw, initialBytes);
   let bytesDiscarded = stats[RESET_STAT.bytesDiscarded] ?? 0;
   let pagesScanned = stats[RESET_STAT.pagesScanned] ?? 0;
   const foundPages = stats[RESET_STAT.foundPages] ?? 0;
@@ -347,14 +359,42 @@ function runReset(
     && keptRaw < 0
     && (slot.privateUpperBound + foundPages) * addon().pageSize > maxResidentBytes
   ) {
-    copied += pass(NativeResetFlag.checkCap);
+    copied += nativeReset(plan.facts.native, NativeResetFlag.checkCap, settings, buffer, image, raw, initialBytes);
     bytesDiscarded += stats[RESET_STAT.bytesDiscarded] ?? 0;
     pagesScanned += stats[RESET_STAT.pagesScanned] ?? 0;
     keptRaw = stats[RESET_STAT.privatePagesKept] ?? -1;
     outcome |= stats[RESET_STAT.outcome] ?? 0;
   }
   const micros = (performance.now() - t0) * 1000;
-  return { copied, bytesDiscarded, pagesScanned, foundPages, kept: keptRaw >= 0 ? keptRaw : null, outcome, micros };
+  const result = scratchResult;
+  result.copied = copied;
+  result.bytesDiscarded = bytesDiscarded;
+  result.pagesScanned = pagesScanned;
+  result.foundPages = foundPages;
+  result.kept = keptRaw >= 0 ? keptRaw : null;
+  result.outcome = outcome;
+  result.micros = micros;
+  return result;
+}
+
+/** One pass of the addon's reset over a V8 memory's buffer or a raw slot; fills `stats`. */
+function nativeReset(
+  mode: number,
+  flags: number,
+  settings: ResetSettings,
+  buffer: ArrayBuffer | null,
+  image: NativeImage | null,
+  raw: NativeRawSlot | null,
+  initialBytes: number,
+): number {
+  const { keepResidentBytes, maxResidentBytes } = settings;
+  try {
+    return raw !== null
+      ? raw.reset(mode, keepResidentBytes, initialBytes, maxResidentBytes, flags, stats)
+      : addon().resetMemory(buffer as ArrayBuffer, image, mode, keepResidentBytes, maxResidentBytes, flags, stats);
+  } catch (e) {
+    throw fromNative(e);
+  }
 }
 
 /** Tells the policy, updates the slot's bookkeeping and counts the reset in its pool. */

@@ -79,15 +79,15 @@ export class PoolResetState {
   /** `createAutoPolicy` makes each module's auto policy (src/policy/auto-reset-policy.ts's createAutoResetPolicy). */
   constructor(private readonly createAutoPolicy: AutoResetChooserFactory) {}
 
-  /** The auto policy of module `key` in this pool, made on first use (see AutoResetChooserFactory). */
+  /** The auto policy of module `key` in this pool, made on first use (see AutoResetChooserFactory; callers look it up with policyOf first). */
   autoPolicy(
     key: string,
-    candidates: () => readonly ActiveResetMode[],
+    candidates: readonly ActiveResetMode[],
     calibration: NativeResetCalibration | null,
     trackWrites: boolean,
   ): AutoResetChooser {
     const entry = this.#entry(key, 'auto');
-    entry.policy ??= this.createAutoPolicy(candidates(), calibration, trackWrites);
+    entry.policy ??= this.createAutoPolicy(candidates, calibration, trackWrites);
     return entry.policy;
   }
 
