@@ -40,6 +40,7 @@ import { V8Slot } from '../slots/v8-slot.js';
 import { residentPrivateBytesOf, type MemoryCounters } from './memory-counters.js';
 import { guardImports, importValues, InstanceCalls, relinkImports } from './instance-calls.js';
 import { Lease, type LeaseBacking } from './lease.js';
+import { releaseImage, slotImageOf } from './pool-image.js';
 import { prepareModule, PreparedModule, type PoolFallbackReason, type PrepareOptions } from './prepared-module.js';
 import { InstanceSnapshot } from './reuse-snapshot.js';
 import { acquireWithin, SlotWaiters } from './slot-waiters.js';
@@ -275,7 +276,7 @@ export class InstancePool {
     for (const slot of this.#slots) if (slot.state !== 'leased') slot.retire();
     this.#kept.clear();
     this.#links.length = 0;
-    for (const prepared of this.#prepared) prepared.image.release();
+    for (const prepared of this.#prepared) releaseImage(prepared.image);
     this.#prepared.clear();
     this.#resets.close();
   }
@@ -333,7 +334,7 @@ export class InstancePool {
     const kept = this.#kept.get(slot.id);
     if (kept !== undefined && kept.prepared !== prepared) this.#kept.delete(slot.id);
     try {
-      slot.acquire(prepared.image, prepared.shape!, prepared.strategy === 'copy' ? 'copy' : 'map');
+      slot.acquire(slotImageOf(prepared.image), prepared.shape!, prepared.strategy === 'copy' ? 'copy' : 'map');
     } catch (e) {
       this.#kept.delete(slot.id);
       this.#allocator.free(slot.id, null);

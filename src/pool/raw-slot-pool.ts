@@ -25,7 +25,7 @@ import { EagerFuncTable } from '../table/eager-func-table.js';
 import type { ElementInit, FuncTable } from '../table/element-segments.js';
 import { LazyFuncTable } from '../table/lazy-func-table.js';
 import { SLOT_STATES, type SlotState } from '../slots/slot-state.js';
-import { PoolImage } from './pool-image.js';
+import { nativeImageOf, PoolImage } from './pool-image.js';
 import { RawSlotLease } from './raw-slot-lease.js';
 import { residentPrivateBytesOf, type MemoryCounters } from './memory-counters.js';
 import { acquireWithin, SlotWaiters } from './slot-waiters.js';
@@ -90,7 +90,7 @@ export class RawSlotPool {
     if (bytes.length > this.config.limits.maxImageBytes) {
       throw new CowpoolError('INVALID_ARGUMENT', `image(bytes): ${bytes.length} bytes is above limits.maxImageBytes (${this.config.limits.maxImageBytes})`);
     }
-    return PoolImage.create(bytes);
+    return PoolImage.create(bytes, 0, { userReleasable: true });
   }
 
   /** A slot holding `image` then zeros, `initialBytes` long. Throws POOL_EXHAUSTED when none is free. */
@@ -207,7 +207,7 @@ export class RawSlotPool {
     const limits = this.config.limits;
     const slot = (this.#slots[allocation.slot] ??= new RawSlot(allocation.slot, limits.maxMemoryBytesPerSlot, limits.guardBytes));
     try {
-      slot.acquire(request.image?.native ?? null, request.initialBytes);
+      slot.acquire(request.image === null ? null : nativeImageOf(request.image), request.initialBytes);
     } catch (e) {
       this.#allocator.free(slot.id, null);
       throw e;

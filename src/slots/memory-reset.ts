@@ -276,6 +276,7 @@ function performReset(
   try {
     result = runReset(plan, settings, context.slot, buffer, image, raw, initialBytes);
   } catch (e) {
+    plan.policy = null;
     context.slot.failed();
     throw e;
   }
