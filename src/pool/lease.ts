@@ -56,8 +56,8 @@ export class Lease<E extends object = Record<string, unknown>> implements Export
   }
 
   /**
-   * Names of the original module's exports (the view's properties live on
-   * its prototype, so `Object.keys(lease.exports)` does not list them).
+   * Names of the original module's exports, in order (what
+   * `Object.keys(lease.exports)` lists too).
    */
   get exportNames(): string[] {
     return this.prepared.layout.exports.map((e) => e.name);
