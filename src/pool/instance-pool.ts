@@ -14,15 +14,15 @@
  * Invariant: `#slots[i]` exists for every index the allocator has handed out.
  * Invariant: a slot index is used by the allocator iff its V8Slot is leased
  *            (or being acquired/reset inside one synchronous call).
- * Invariant: `#kept[i]` (reuse) holds an instance whose memory is `#slots[i].memory`,
- *            linked to the import values in `#kept[i].linked`.
+ * Invariant: `#kept` (reuse, see kept-instances.ts) holds for slot i only an
+ *            instance whose memory is `#slots[i].memory`.
  * Invariant: every pooled reservation not yet used or cancelled, and every
  *            lease not yet released, is registered in `#registry`, so a slot
  *            whose holder is garbage-collected is retired, never leaked or reused.
  * Invariant: every instance is linked through guardImports, so no slot is
  *            given back while its instance runs (see instance-calls.ts).
  *            Instances of one slot on one memory share an InstanceCalls
- *            (`#links[i].calls`; `#kept[i].calls` for reuse is the same).
+ *            (`#links[i].calls`; a kept instance's calls for reuse are the same).
  * Invariant: `#links[i]`, when set, is slot i's last linking: imports guarded
  *            for `memory` from `values`. It holds the last tenant's import
  *            values while the slot is idle, and is dropped with the memory.
@@ -38,11 +38,11 @@ import { PoolResetState, startResetCalibration, type ResetModeCounters } from '.
 import { SLOT_STATES, type SlotState } from '../slots/slot-state.js';
 import { V8Slot } from '../slots/v8-slot.js';
 import { residentPrivateBytesOf, type MemoryCounters } from './memory-counters.js';
-import { guardImports, importValues, InstanceCalls, relinkImports } from './instance-calls.js';
+import { guardImports, importValues, InstanceCalls, relinkImports, sameValues } from './instance-calls.js';
+import { KeptInstances } from './kept-instances.js';
 import { Lease, type LeaseBacking } from './lease.js';
 import { releaseImage, slotImageOf } from './pool-image.js';
 import { prepareModule, PreparedModule, type PoolFallbackReason, type PrepareOptions } from './prepared-module.js';
-import { InstanceSnapshot } from './reuse-snapshot.js';
 import { acquireWithin, SlotWaiters } from './slot-waiters.js';
 
 export type Imports = WebAssembly.Imports;
@@ -101,18 +101,6 @@ interface ReclaimToken {
   kind: 'lease' | 'reservation';
 }
 
-interface KeptInstance {
-  prepared: PreparedModule;
-  instance: WebAssembly.Instance;
-  /** The memory it was linked with: a slot that replaced its memory cannot keep the instance. */
-  memory: WebAssembly.Memory;
-  snapshot: InstanceSnapshot;
-  /** The import values it was linked with (see importValues). */
-  linked: unknown[];
-  /** Its calls in flight, shared by each lease it serves. */
-  calls: InstanceCalls;
-}
-
 /**
  * A slot's last linking. A tenant passing the same import values for the same
  * memory gets the same guarded imports: no wrapper is made on the hot path of
@@ -127,15 +115,6 @@ interface SlotLink {
 }
 
 /**
- * A kept instance (reuse) is handed only to a tenant whose import values
- * (importValues) are identical: otherwise its calls would reach the previous
- * tenant's host functions.
- */
-function sameValues(a: readonly unknown[], b: readonly unknown[]): boolean {
-  return a.length === b.length && a.every((value, i) => Object.is(value, b[i]));
-}
-
-/**
  * The reset state of `pool`, for the bench and tests (the auto policy of a
  * module: `poolResetState(pool).policyOf(prepared.slotKey)`). Not exported
  * from the package.
@@ -146,7 +125,7 @@ export class InstancePool {
   readonly config: PoolConfig;
   readonly #allocator: IndexAllocator;
   readonly #slots: V8Slot[] = [];
-  readonly #kept = new Map<number, KeptInstance>();
+  readonly #kept = new KeptInstances();
   readonly #links: (SlotLink | undefined)[] = [];
   readonly #waiters = new SlotWaiters();
   readonly #registry = new FinalizationRegistry<ReclaimToken>((token) => this.#reclaim(token));
@@ -331,12 +310,11 @@ export class InstancePool {
     else if (allocation.kind === 'cold') c.cold += 1;
     else c.evicted += 1;
     const slot = (this.#slots[allocation.slot] ??= new V8Slot(allocation.slot));
-    const kept = this.#kept.get(slot.id);
-    if (kept !== undefined && kept.prepared !== prepared) this.#kept.delete(slot.id);
+    this.#kept.forOtherModule(slot.id, prepared);
     try {
       slot.acquire(slotImageOf(prepared.image), prepared.shape!, prepared.strategy === 'copy' ? 'copy' : 'map');
     } catch (e) {
-      this.#kept.delete(slot.id);
+      this.#kept.drop(slot.id);
       this.#allocator.free(slot.id, null);
       throw e;
     }
@@ -408,16 +386,13 @@ export class InstancePool {
   #instanceIn(prepared: PreparedModule, slot: V8Slot, memory: WebAssembly.Memory, imports: Imports): { instance: WebAssembly.Instance; calls: InstanceCalls } {
     const values = importValues(prepared, imports);
     if (prepared.strategy === 'reuse') {
-      const kept = this.#kept.get(slot.id);
-      if (kept !== undefined && kept.memory === memory && sameValues(kept.linked, values)) return kept;
-      // Other host functions (the kept instance would call the previous
-      // tenant's), or the slot's memory was replaced.
-      this.#kept.delete(slot.id);
+      const kept = this.#kept.reusable(slot.id, prepared, memory, values);
+      if (kept !== undefined) return kept;
     }
     const link = this.#link(prepared, slot, memory, imports, values);
     const instance = new WebAssembly.Instance(prepared.module, link.imports);
     if (prepared.strategy === 'reuse') {
-      this.#kept.set(slot.id, { prepared, instance, memory, snapshot: InstanceSnapshot.take(instance, prepared.layout.internals), linked: values, calls: link.calls });
+      this.#kept.keep(slot.id, prepared, instance, memory, values, link.calls);
     }
     return { instance, calls: link.calls };
   }
@@ -471,26 +446,25 @@ export class InstancePool {
       // Nothing will be served from it again: drop the memory rather than
       // reset it (its image's memfd reference was already released).
       slot.retire();
-      this.#kept.delete(slot.id);
+      this.#kept.drop(slot.id);
       this.#links[slot.id] = undefined;
       this.#allocator.free(slot.id, null);
       this.#waiters.notify();
       return;
     }
-    const kept = this.#kept.get(slot.id);
-    if (kept !== undefined && !kept.snapshot.restorable()) this.#kept.delete(slot.id);
+    this.#kept.beforeReset(slot.id);
     try {
       slot.release(prepared.resetSettings, this.#resets, prepared.slotKey);
       c.bytesRestored += slot.lastResetCopied;
-      this.#kept.get(slot.id)?.snapshot.restore();
+      this.#kept.afterReset(slot.id);
     } catch {
       // The slot is `unknown` now: its next use does a full reset, so no data
       // survives. The failure is counted, not thrown at the tenant.
       c.resetFailures += 1;
-      this.#kept.delete(slot.id);
+      this.#kept.drop(slot.id);
     }
     if (slot.state === 'retired') {
-      this.#kept.delete(slot.id);
+      this.#kept.drop(slot.id);
       this.#links[slot.id] = undefined;
     }
     this.#allocator.free(slot.id, slot.state === 'clean' ? prepared.slotKey : null);
@@ -518,7 +492,7 @@ export class InstancePool {
     // Something may still hold the raw instance or memory; a retired memory
     // is never handed to another tenant.
     slot.retire();
-    this.#kept.delete(slot.id);
+    this.#kept.drop(slot.id);
     this.#links[slot.id] = undefined;
     this.#allocator.free(slot.id, null);
     this.#waiters.notify();
