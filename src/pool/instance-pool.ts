@@ -41,7 +41,7 @@ import { residentPrivateBytesOf, type MemoryCounters } from './memory-counters.j
 import { guardImports, importValues, InstanceCalls, relinkImports, sameValues } from './instance-calls.js';
 import { KeptInstances } from './kept-instances.js';
 import { Lease, type LeaseBacking } from './lease.js';
-import { releaseImage, slotImageOf } from './pool-image.js';
+import { nativeImageOf, releaseImage } from './pool-image.js';
 import { prepareModule, PreparedModule, type PoolFallbackReason, type PrepareOptions } from './prepared-module.js';
 import { acquireWithin, SlotWaiters } from './slot-waiters.js';
 
@@ -312,7 +312,7 @@ export class InstancePool {
     const slot = (this.#slots[allocation.slot] ??= new V8Slot(allocation.slot));
     this.#kept.forOtherModule(slot.id, prepared);
     try {
-      slot.acquire(slotImageOf(prepared.image), prepared.shape!, prepared.strategy === 'copy' ? 'copy' : 'map');
+      slot.acquire(nativeImageOf(prepared.image), prepared.image.bytes, prepared.shape!, prepared.strategy === 'copy' ? 'copy' : 'map');
     } catch (e) {
       this.#kept.drop(slot.id);
       this.#allocator.free(slot.id, null);

@@ -21,12 +21,9 @@
  */
 import { CowpoolError } from '../errors.js';
 import { addon, native, type NativeImage } from '../native/addon.js';
-import type { SlotImage } from '../slots/v8-slot.js';
 
 /** The addon's handle of `image` (package-internal: slots and pools use it, users never see it). */
 export let nativeImageOf: (image: PoolImage) => NativeImage | null;
-/** What a V8 slot maps or copies for `image` (made once per image). */
-export let slotImageOf: (image: PoolImage) => SlotImage;
 /** Drops the pool's reference to `image`'s memfd, whoever made it (a pool closing). */
 export let releaseImage: (image: PoolImage) => void;
 
@@ -34,7 +31,6 @@ export class PoolImage {
   /** Affinity key: the hash of the data and file length, or `empty` without an image. */
   readonly key: string;
   readonly #native: NativeImage | null;
-  readonly #slotImage: SlotImage;
   readonly #userReleasable: boolean;
 
   private constructor(
@@ -44,14 +40,12 @@ export class PoolImage {
     userReleasable: boolean,
   ) {
     this.#native = image;
-    this.#slotImage = { native: image, bytes };
     this.#userReleasable = userReleasable;
     this.key = image === null ? 'empty' : image.hash;
   }
 
   static {
     nativeImageOf = (image) => image.#native;
-    slotImageOf = (image) => image.#slotImage;
     releaseImage = (image) => image.#native?.release();
   }
 
