@@ -1,14 +1,16 @@
 /**
  * How a slot's memory is put back to "image then zeros" after a tenant.
- * The slot types call only the reset functions here; the mode logic lives here
- * and in the reset-* files next to it.
+ * The slot types call only the reset functions here. The facts of each mode
+ * are the table in reset-mode-table.ts; auto's choice is the pool's policy
+ * (src/policy/auto-reset-policy.ts, reached through auto-reset-chooser.ts).
+ * A reset reads choose → run → record:
  *
- *   settings.mode ──► auto? ──► the pool's auto policy for the module picks ──────┐
- *        │ fixed                                                                  ▼
- *        └──► activeModeFor (fallback when a facility is missing) ───────► native reset
- *                                                                                 │ stats
- *   SlotResetState (per slot) ◄── trim / cap / tracking bookkeeping ◄─────────────┘
- *   PoolResetState (per pool: counters per mode and module, policies) ◄──────────┘
+ *   chooseReset: settings.mode ──► auto? ──► the pool's auto policy for the module picks ─┐
+ *                     │ fixed                                                            ▼
+ *                     └──► activeModeFor (the table's fallbacks) ──────────► mode + native flags
+ *   runReset:    the addon's reset (a second pass when track-writes must check its cap), timed
+ *   recordReset: the policy observes; SlotResetState (per slot: trim / cap / tracking
+ *                bookkeeping) and PoolResetState (per pool: counters per mode and module) count
  *
  * Every reset names its pool's state, its slot's state and its module: no
  * reset state is process-wide. Only the kernel's capabilities and the fault
