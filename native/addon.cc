@@ -10,6 +10,7 @@
 #include "errors.h"
 #include "image.h"
 #include "page_scan.h"
+#include "range_ops.h"
 #include "raw_slot.h"
 #include "reset_features.h"
 #include "sys.h"
@@ -122,6 +123,14 @@ Napi::Value IsPrivate(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(env, IsPrivateCategories(static_cast<uint64_t>(d)));
 }
 
+// resetModeIds: { [active mode name]: native id }, from kResetModes, so the
+// TS mode table can be checked against the ids this build runs.
+Napi::Object ResetModeIds(Napi::Env env) {
+  Napi::Object out = Napi::Object::New(env);
+  for (const ResetModeInfo& m : kResetModes) out.Set(m.name, static_cast<double>(static_cast<int>(m.mode)));
+  return out;
+}
+
 Napi::Object ScanConstants(Napi::Env env) {
   Napi::Object out = Napi::Object::New(env);
   out.Set("PAGE_IS_WPALLOWED", PAGE_IS_WPALLOWED);
@@ -155,6 +164,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("classifyPagemapEntry", Napi::Function::New<ClassifyPagemapEntry>(env, "classifyPagemapEntry"));
   exports.Set("isPrivateCategories", Napi::Function::New<IsPrivate>(env, "isPrivateCategories"));
   exports.Set("scanConstants", ScanConstants(env));
+  exports.Set("resetModeIds", ResetModeIds(env));
   exports.Set("pageSize", Napi::Number::New(env, static_cast<double>(sys::PageSize())));
   exports.Set("support", Support(env));
 #ifdef COWPOOL_TEST_HOOKS

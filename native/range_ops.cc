@@ -144,28 +144,30 @@ size_t CountPrivatePages(Napi::Env env, uint8_t* base, size_t length, const char
 
 namespace {
 
-size_t ReadRequestSize(Napi::Env env, Napi::Value value, const std::string& name, size_t fallback) {
+// Runs on every reset: the message is built only when the value is refused.
+size_t ReadRequestSize(Napi::Env env, Napi::Value value, const char* what, const char* field, size_t fallback) {
   if (value.IsUndefined()) return fallback;
-  if (!value.IsNumber()) ThrowInvalid(env, name + " must be a number");
+  if (!value.IsNumber()) ThrowInvalid(env, std::string(what) + ": " + field + " must be a number");
   double d = value.As<Napi::Number>().DoubleValue();
   if (!(d >= 0) || d > 9007199254740991.0 || d != static_cast<double>(static_cast<uint64_t>(d))) {
-    ThrowInvalid(env, name + " must be a non-negative integer");
+    ThrowInvalid(env, std::string(what) + ": " + field + " must be a non-negative integer");
   }
   return static_cast<size_t>(d);
 }
 
 const FeatureStatus* FeatureFor(ResetMode mode) {
   const ResetFeatures& f = Features();
-  switch (mode) {
-    case ResetMode::kRestoreDirty:
+  switch (kResetModes[static_cast<int>(mode)].needs) {
+    case ResetNeed::kPagemapScan:
       return &f.pagemap_scan;
-    case ResetMode::kRestoreDirtyRead:
+    case ResetNeed::kPagemapRead:
       return &f.pagemap_read;
-    case ResetMode::kTrackWrites:
+    case ResetNeed::kUserfaultfd:
       return &f.userfaultfd;
-    default:
+    case ResetNeed::kNothing:
       return nullptr;
   }
+  return nullptr;
 }
 
 }  // namespace
@@ -173,22 +175,23 @@ const FeatureStatus* FeatureFor(ResetMode mode) {
 ResetRequest ReadResetRequestValues(Napi::Env env, int mode, Napi::Value keep_resident, Napi::Value max_resident,
                                     Napi::Value flags_value, const char* what) {
   ResetRequest request;
-  std::string prefix = std::string(what) + ": ";
-  if (mode < 0 || mode >= kResetModeCount) ThrowInvalid(env, prefix + "unknown mode");
+  if (mode < 0 || mode >= kResetModeCount) ThrowInvalid(env, std::string(what) + ": unknown mode");
   request.mode = static_cast<ResetMode>(mode);
-  request.keep_resident_bytes = ReadRequestSize(env, keep_resident, prefix + "keepResidentBytes", 0);
-  request.max_resident_bytes = ReadRequestSize(env, max_resident, prefix + "maxResidentBytes", SIZE_MAX);
-  size_t flags = ReadRequestSize(env, flags_value, prefix + "flags", 0);
-  if (flags > (kResetTrim | kResetCount | kResetCheckCap | kResetUntrack | kResetSweep)) ThrowInvalid(env, prefix + "unknown flags");
+  request.keep_resident_bytes = ReadRequestSize(env, keep_resident, what, "keepResidentBytes", 0);
+  request.max_resident_bytes = ReadRequestSize(env, max_resident, what, "maxResidentBytes", SIZE_MAX);
+  size_t flags = ReadRequestSize(env, flags_value, what, "flags", 0);
+  if (flags > (kResetTrim | kResetCount | kResetCheckCap | kResetUntrack | kResetSweep)) {
+    ThrowInvalid(env, std::string(what) + ": unknown flags");
+  }
   request.flags = static_cast<uint32_t>(flags);
   if (const FeatureStatus* feature = FeatureFor(request.mode); feature != nullptr && !feature->available) {
     ThrowCode(env, "UNSUPPORTED_PLATFORM",
-              prefix + "reset mode " + std::to_string(mode) + " is unavailable here (" + feature->reason +
-                  "); pick another mode, or let resetSupport() choose");
+              std::string(what) + ": reset mode " + kResetModes[mode].name + " (" + std::to_string(mode) +
+                  ") is unavailable here (" + feature->reason + "); pick another mode, or let resetSupport() choose");
   }
   if ((request.flags & (kResetCount | kResetCheckCap)) && !Features().pagemap_scan.available &&
       !Features().pagemap_read.available) {
-    ThrowCode(env, "UNSUPPORTED_PLATFORM", prefix + "counting private pages needs /proc/self/pagemap (" +
+    ThrowCode(env, "UNSUPPORTED_PLATFORM", std::string(what) + ": counting private pages needs /proc/self/pagemap (" +
                                                Features().pagemap_read.reason + ")");
   }
   return request;

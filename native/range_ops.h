@@ -12,8 +12,10 @@
 
 namespace cowpool {
 
-// How a slot is put back to its pristine state (see src/slots/memory-reset.ts,
-// which picks the mode; numbers are the JS-visible values).
+// How a slot is put back to its pristine state. The mode table is
+// src/slots/reset-mode-table.ts (which picks the mode, its fallbacks and how
+// auto prices it); numbers are the JS-visible values, and kResetModes below
+// names them for the addon's `resetModeIds`, which a test holds equal to it.
 enum class ResetMode : int {
   kMadvise = 0,       // drop every private page; next touch faults the image or zero back in
   kKeepResident = 1,  // memcpy/memset the first keep_resident bytes, madvise the rest
@@ -22,6 +24,25 @@ enum class ResetMode : int {
   kTrackWrites = 4,   // userfaultfd async write-protect: copy back the pages written since the last reset
 };
 constexpr int kResetModeCount = 5;
+
+// The facility a mode needs to run (the others it needs follow from it:
+// write tracking is only available with PAGEMAP_SCAN, see reset_features.cc).
+enum class ResetNeed { kNothing, kPagemapRead, kPagemapScan, kUserfaultfd };
+
+struct ResetModeInfo {
+  ResetMode mode;
+  const char* name;  // the active mode's name in src/slots/reset-mode-table.ts
+  ResetNeed needs;
+};
+
+// Indexed by the mode's number.
+inline constexpr ResetModeInfo kResetModes[kResetModeCount] = {
+    {ResetMode::kMadvise, "madvise", ResetNeed::kNothing},
+    {ResetMode::kKeepResident, "keep-resident", ResetNeed::kNothing},
+    {ResetMode::kRestoreDirty, "restore-dirty", ResetNeed::kPagemapScan},
+    {ResetMode::kRestoreDirtyRead, "restore-dirty-pread", ResetNeed::kPagemapRead},
+    {ResetMode::kTrackWrites, "track-writes", ResetNeed::kUserfaultfd},
+};
 
 // Request flags.
 // Drop every private page (madvise) whatever the mode; tracking is re-armed.

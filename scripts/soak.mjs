@@ -24,7 +24,7 @@ import { runInNewContext } from 'node:vm';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 
 const PAGE = 65536;
-/** Slots each worker's InstancePool and SlotPool may hold. */
+/** Slots each worker's InstancePool and RawSlotPool may hold. */
 const MAX_SLOTS = 8;
 const RAW_SLOTS = 2;
 /** The largest memory a soak tenant reaches (module "grows", 2 pages; module "big", 4 pages). */
@@ -57,7 +57,7 @@ async function settle() {
 }
 
 // ---------------------------------------------------------------------------
-// Worker: one InstancePool and one SlotPool, `cycles` tenants.
+// Worker: one InstancePool and one RawSlotPool, `cycles` tenants.
 
 /** The modules a worker serves, with the canary address and the byte a fresh instance holds there. */
 function soakModules(emitModule) {
@@ -83,7 +83,7 @@ async function runWorker() {
   // The module generator ships beside the library (dist/fuzz); a test double for the entry may export its own.
   const { emitModule } = lib.emitModule !== undefined ? lib : await import(pathToFileURL(join(dirname(entry), 'fuzz', `emit-module${extname(entry)}`)).href);
   const pool = lib.createPool({ strategy: 'cow', limits: { maxSlots: MAX_SLOTS, maxUnusedWarmSlots: 4 } });
-  const raw = new lib.SlotPool({ limits: { maxSlots: RAW_SLOTS, maxMemoryBytesPerSlot: RAW_MAX_BYTES, guardBytes: PAGE } });
+  const raw = new lib.RawSlotPool({ limits: { maxSlots: RAW_SLOTS, maxMemoryBytesPerSlot: RAW_MAX_BYTES, guardBytes: PAGE } });
   const modules = [];
   for (const m of soakModules(emitModule)) modules.push({ ...m, prepared: await pool.prepare(m.bytes, { name: m.name }) });
   const rawImage = raw.image(new Uint8Array(5000).fill(0x5c));

@@ -25,8 +25,8 @@ export type { HostContext, HostFactory, InstantiateOptions } from './pool/host-c
 export type { InitializeOptions, InitializeRun, InitializingInstance } from './snapshot/initialize-options.js';
 export type { SnapshotReport } from './snapshot/snapshot-report.js';
 
-export { SlotPool } from './pool/slot-pool.js';
-export type { RawAcquireOptions, SlotPoolStats } from './pool/slot-pool.js';
+export { RawSlotPool, SlotPool } from './pool/raw-slot-pool.js';
+export type { RawAcquireOptions, RawSlotPoolStats, SlotPoolStats } from './pool/raw-slot-pool.js';
 export { RawSlotLease } from './pool/raw-slot-lease.js';
 export { PoolImage } from './pool/pool-image.js';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfig, parseRawSlotPoolConfig } from '../src/config/load-config.js';
-import { createPool, SlotPool, type CowpoolError } from '../src/index.js';
+import { createPool, RawSlotPool, type CowpoolError } from '../src/index.js';
 
 function failure(f: () => unknown): CowpoolError {
   try {
@@ -26,7 +26,7 @@ describe('each pool accepts only its own settings', () => {
   });
 
   it('the raw slot pool refuses strategy and says where it belongs', () => {
-    const error = failure(() => new SlotPool({ strategy: 'copy' } as never));
+    const error = failure(() => new RawSlotPool({ strategy: 'copy' } as never));
     expect(error.code).toBe('INVALID_CONFIG');
     expect(issueAt(error, 'strategy')).toMatch(/instance pool \(createPool\).* — remove it/);
   });

@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { SlotPool } from '../src/pool/slot-pool.js';
+import { RawSlotPool } from '../src/pool/raw-slot-pool.js';
 import { EagerFuncTable } from '../src/table/eager-func-table.js';
 import { LazyFuncTable } from '../src/table/lazy-func-table.js';
 
 const SEGMENTS = [{ offset: 0, funcIndices: [3, 4, null, 5] }];
 
-describe('SlotPool.createTable follows the lazyTables setting', () => {
+describe('RawSlotPool.createTable follows the lazyTables setting', () => {
   it('lazy by default: nothing is materialised until read, reset forgets what was read', () => {
-    const pool = new SlotPool();
+    const pool = new RawSlotPool();
     try {
       const made: number[] = [];
       const table = pool.createTable(8, SEGMENTS, (i) => {
@@ -27,7 +27,7 @@ describe('SlotPool.createTable follows the lazyTables setting', () => {
   });
 
   it('eager when lazyTables is false: every entry is materialised up front', () => {
-    const pool = new SlotPool({ lazyTables: false });
+    const pool = new RawSlotPool({ lazyTables: false });
     try {
       const made: number[] = [];
       const table = pool.createTable(8, SEGMENTS, (i) => {
@@ -43,7 +43,7 @@ describe('SlotPool.createTable follows the lazyTables setting', () => {
   });
 
   it('refuses on a closed pool', () => {
-    const pool = new SlotPool();
+    const pool = new RawSlotPool();
     pool.close();
     expect(() => pool.createTable(1, [], () => 0)).toThrow(expect.objectContaining({ code: 'POOL_CLOSED' }));
   });

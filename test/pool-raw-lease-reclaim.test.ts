@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { SlotPool } from '../src/pool/slot-pool.js';
+import { RawSlotPool } from '../src/pool/raw-slot-pool.js';
 import { collectUntil } from './helpers/forced-gc.js';
 
 const PAGE = 4096;
 
-describe('SlotPool: a lease dropped without release()', () => {
+describe('RawSlotPool: a lease dropped without release()', () => {
   it('is reclaimed by garbage collection: its slot is unmapped (the kept buffer detached), counted, and the pool serves again', async () => {
-    const pool = new SlotPool({ limits: { maxSlots: 1, maxMemoryBytesPerSlot: '1MiB', guardBytes: 0 } });
+    const pool = new RawSlotPool({ limits: { maxSlots: 1, maxMemoryBytesPerSlot: '1MiB', guardBytes: 0 } });
     try {
       const image = pool.image(new Uint8Array(PAGE).fill(7));
       // The lease becomes unreachable; only its buffer is kept.

@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { addon } from '../src/native/addon.js';
 import { createPool } from '../src/pool/instance-pool.js';
-import { SlotPool } from '../src/pool/slot-pool.js';
+import { RawSlotPool } from '../src/pool/raw-slot-pool.js';
 import { watModule } from './helpers/wat-module.js';
 import { rangeSmaps } from './support/smaps.js';
 
@@ -45,7 +45,7 @@ describe('stats().memory: what resets restored and what stays resident', () => {
   });
 
   it('the raw slot pool reports the same counters', () => {
-    const pool = new SlotPool({ reset: { mode: 'restore-dirty' }, limits: { maxSlots: 1, maxMemoryBytesPerSlot: '1MiB', guardBytes: 0 } });
+    const pool = new RawSlotPool({ reset: { mode: 'restore-dirty' }, limits: { maxSlots: 1, maxMemoryBytesPerSlot: '1MiB', guardBytes: 0 } });
     try {
       const image = pool.image(new Uint8Array(8 * PAGE).fill(3));
       const lease = pool.acquire(image, { initialBytes: 16 * PAGE });

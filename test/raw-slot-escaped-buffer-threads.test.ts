@@ -27,8 +27,8 @@ function run(body: string): Record<string, unknown> {
 describe('raw slots: a moved buffer posted to another thread', () => {
   it.skipIf(!hasTransfer)(`a worker holding it never sees the next tenant; the slot is unmapped after the worker ends${why}`, () => {
     const out = run(`
-      const { SlotPool } = await import(SRC + 'pool/slot-pool.js');
-      const pool = new SlotPool({ limits: { maxSlots: 1, maxMemoryBytesPerSlot: '1MiB', guardBytes: '64KiB' } });
+      const { RawSlotPool } = await import(SRC + 'pool/raw-slot-pool.js');
+      const pool = new RawSlotPool({ limits: { maxSlots: 1, maxMemoryBytesPerSlot: '1MiB', guardBytes: '64KiB' } });
       const worker = new Worker(\`
         const { parentPort } = require('node:worker_threads');
         let held = null;

@@ -25,10 +25,10 @@ const ESCAPES = [
 const PRELUDE = `
 const { MessageChannel, receiveMessageOnPort } = await import('node:worker_threads');
 const { readFileSync } = await import('node:fs');
-const { SlotPool } = await import(SRC + 'pool/slot-pool.js');
+const { RawSlotPool } = await import(SRC + 'pool/raw-slot-pool.js');
 const PAGE = 4096;
 const slotMaps = () => readFileSync('/proc/self/maps', 'utf8').split('\\n').filter((l) => l.includes('memfd:cowpool-slot')).length;
-const pool = new SlotPool({ limits: { maxSlots: 1, maxMemoryBytesPerSlot: '1MiB', guardBytes: '64KiB' } });
+const pool = new RawSlotPool({ limits: { maxSlots: 1, maxMemoryBytesPerSlot: '1MiB', guardBytes: '64KiB' } });
 const out = {};
 `;
 

@@ -1,11 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
-import { SlotPool } from '../src/pool/slot-pool.js';
+import { RawSlotPool } from '../src/pool/raw-slot-pool.js';
 
 const PAGE = 4096;
 const GUARD = 64 * 1024;
 const MAX = 1 << 20;
-const pool = new SlotPool({ limits: { maxSlots: 1, maxMemoryBytesPerSlot: MAX, guardBytes: GUARD } });
+const pool = new RawSlotPool({ limits: { maxSlots: 1, maxMemoryBytesPerSlot: MAX, guardBytes: GUARD } });
 afterAll(() => pool.close());
 
 interface Mapping {

@@ -1,9 +1,9 @@
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
-import { SlotPool } from '../src/pool/slot-pool.js';
+import { RawSlotPool } from '../src/pool/raw-slot-pool.js';
 
 const PAGE = 4096;
-const pool = new SlotPool({ limits: { maxSlots: 2, maxMemoryBytesPerSlot: '1MiB', guardBytes: '64KiB' } });
+const pool = new RawSlotPool({ limits: { maxSlots: 2, maxMemoryBytesPerSlot: '1MiB', guardBytes: '64KiB' } });
 afterAll(() => pool.close());
 
 function imageBytes(length: number, seed: number): Uint8Array {
@@ -72,7 +72,7 @@ describe('raw slots: a tenant never sees the previous tenant', () => {
   });
 
   it('a slot that served one image and then another holds only the second', () => {
-    const small = new SlotPool({ limits: { maxSlots: 1, maxMemoryBytesPerSlot: '1MiB', guardBytes: 0 } });
+    const small = new RawSlotPool({ limits: { maxSlots: 1, maxMemoryBytesPerSlot: '1MiB', guardBytes: 0 } });
     try {
       const big = small.image(imageBytes(10 * PAGE, 1));
       const tiny = small.image(imageBytes(PAGE, 2));

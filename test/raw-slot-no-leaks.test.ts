@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createPool } from '../src/pool/instance-pool.js';
-import { SlotPool } from '../src/pool/slot-pool.js';
+import { RawSlotPool } from '../src/pool/raw-slot-pool.js';
 import { processResources } from './helpers/native-child.js';
 
 const PAGE = 4096;
@@ -11,7 +11,7 @@ function imageOf(length: number, seed: number): Uint8Array {
 
 describe('no descriptor or mapping leaks', () => {
   it('10,000 raw acquire/grow/release cycles over 3 images keep fds and maps flat', () => {
-    const pool = new SlotPool({ limits: { maxSlots: 4, maxUnusedWarmSlots: 2, maxMemoryBytesPerSlot: '1MiB', guardBytes: '64KiB' } });
+    const pool = new RawSlotPool({ limits: { maxSlots: 4, maxUnusedWarmSlots: 2, maxMemoryBytesPerSlot: '1MiB', guardBytes: '64KiB' } });
     const images = [pool.image(imageOf(3 * PAGE, 1)), pool.image(imageOf(PAGE, 2)), null];
     // Warm every slot first so the baseline includes them.
     for (let i = 0; i < 50; i++) {

@@ -29,7 +29,7 @@ function expectNormalExit(child: ChildOutcome): void {
 describe.concurrent('crash safety (child processes)', () => {
   it("a raw slot's stale buffers after grow, release and unmapping read as detached", async () => {
     const child = await runTsChild(`${PRELUDE}
-      const pool = new lib.SlotPool({ limits: { maxSlots: 1, maxMemoryBytesPerSlot: '1MiB' } });
+      const pool = new lib.RawSlotPool({ limits: { maxSlots: 1, maxMemoryBytesPerSlot: '1MiB' } });
       const image = pool.image(new Uint8Array([1, 2, 3]));
       const r = {};
       const lease = pool.acquire(image, { initialBytes: PAGE, maxBytes: 4 * PAGE });
@@ -109,7 +109,7 @@ describe.concurrent('crash safety (child processes)', () => {
         const prepared = await pool.prepare(secretModule);
         const leases = [pool.instantiate(prepared), pool.instantiate(prepared)];
         leases[0].exports.grow(1);
-        const raw = new lib.SlotPool({ limits: { maxSlots: 2, maxMemoryBytesPerSlot: '1MiB' } });
+        const raw = new lib.RawSlotPool({ limits: { maxSlots: 2, maxMemoryBytesPerSlot: '1MiB' } });
         const image = raw.image(new Uint8Array([1]));
         const rawLease = raw.acquire(image, { initialBytes: PAGE });
         new Uint8Array(rawLease.buffer).fill(3);
@@ -131,7 +131,7 @@ describe.concurrent('crash safety (child processes)', () => {
         const bytes = new Uint8Array([0,97,115,109,1,0,0,0,5,3,1,0,1,11,7,1,0,65,0,11,1,7]);
         const prepared = await pool.prepare(bytes);
         const leases = [pool.instantiate(prepared), pool.instantiate(prepared)];
-        const raw = new lib.SlotPool({ limits: { maxSlots: 1, maxMemoryBytesPerSlot: '1MiB' } });
+        const raw = new lib.RawSlotPool({ limits: { maxSlots: 1, maxMemoryBytesPerSlot: '1MiB' } });
         const rawLease = raw.acquire(raw.image(new Uint8Array([9])), { initialBytes: 65536 });
         globalThis.keep = { leases, rawLease };
         parentPort.postMessage('holding');
@@ -160,7 +160,7 @@ describe.concurrent('crash safety (child processes)', () => {
       const gc = globalThis.gc;
       const pool = lib.createPool({ strategy: 'cow', limits: { maxSlots: 2 } });
       const prepared = await pool.prepare(secretModule);
-      const raw = new lib.SlotPool({ limits: { maxSlots: 2, maxMemoryBytesPerSlot: '1MiB' } });
+      const raw = new lib.RawSlotPool({ limits: { maxSlots: 2, maxMemoryBytesPerSlot: '1MiB' } });
       const image = raw.image(new Uint8Array([1, 2]));
       (() => {
         for (let i = 0; i < 2; i++) new Uint8Array(pool.instantiate(prepared).memory.buffer).fill(0x42);

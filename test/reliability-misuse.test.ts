@@ -12,7 +12,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { addon } from '../src/native/addon.js';
-import { createPool, SlotPool, type PoolConfigInput } from '../src/index.js';
+import { createPool, RawSlotPool, type PoolConfigInput } from '../src/index.js';
 import { collectUntil } from './helpers/forced-gc.js';
 import { asyncOutcomeOf, callExport, outcomeOf } from './helpers/instance-state.js';
 import { processResources } from './helpers/native-child.js';
@@ -151,7 +151,7 @@ describe('raw slots', () => {
   it('use after release, double release, exhaustion and close with a lease out: typed errors, nothing leaked', async () => {
     const { before, after } = await growthOver(20, async () => {
       for (const closeFirst of [false, true]) {
-        const pool = new SlotPool({ limits: { maxSlots: 1, maxMemoryBytesPerSlot: '1MiB' }, exhausted: { policy: 'wait', timeoutMs: 10 } });
+        const pool = new RawSlotPool({ limits: { maxSlots: 1, maxMemoryBytesPerSlot: '1MiB' }, exhausted: { policy: 'wait', timeoutMs: 10 } });
         const image = pool.image(new Uint8Array([1, 2, 3]));
         const lease = pool.acquire(image, { initialBytes: PAGE });
         const buffer = lease.buffer;

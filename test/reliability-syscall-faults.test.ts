@@ -6,7 +6,7 @@
  * SYSCALL_FAILED naming the call (or, for a reset, is counted and hidden from
  * the tenant), the slot is left `unknown` in stats().slots.byState, and the
  * pool keeps serving: every later tenant sees exactly its image then zeros —
- * for InstancePool (V8 slots) and SlotPool (raw slots). The child must exit
+ * for InstancePool (V8 slots) and RawSlotPool (raw slots). The child must exit
  * normally (status 0, no signal).
  */
 import { describe, expect, it } from 'vitest';
@@ -139,7 +139,7 @@ describe.concurrent('InstancePool (V8 slots)', () => {
   });
 });
 
-describe.concurrent('SlotPool (raw slots)', () => {
+describe.concurrent('RawSlotPool (raw slots)', () => {
   it.each([
     ['raw: mmap fails putting the slot file back under the old image', 'mmap'],
     ['raw: mmap fails mapping the new image', 'mmap'],

@@ -8,8 +8,8 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { ActiveResetMode } from '../src/slots/reset-active-mode.js';
-import { AutoResetPolicy, DEFAULT_AUTO_OPTIONS, type ResetCostModel } from '../src/slots/reset-auto-policy.js';
+import type { ActiveResetMode } from '../src/slots/reset-mode-table.js';
+import { AutoResetPolicy, DEFAULT_AUTO_OPTIONS, type ResetCostModel } from '../src/policy/auto-reset-policy.js';
 
 const ALL: ActiveResetMode[] = ['madvise', 'restore-dirty', 'track-writes', 'keep-resident'];
 

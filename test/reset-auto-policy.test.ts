@@ -7,8 +7,8 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { ActiveResetMode } from '../src/slots/reset-active-mode.js';
-import { AutoResetPolicy, DEFAULT_AUTO_OPTIONS, type AutoObservation } from '../src/slots/reset-auto-policy.js';
+import type { ActiveResetMode } from '../src/slots/reset-mode-table.js';
+import { AutoResetPolicy, DEFAULT_AUTO_OPTIONS, type AutoObservation } from '../src/policy/auto-reset-policy.js';
 
 const MODEL = { cowFaultUs: 2, wpFaultUs: 0.8, copyPageUs: 0.1 };
 const ALL: ActiveResetMode[] = ['madvise', 'restore-dirty', 'track-writes'];

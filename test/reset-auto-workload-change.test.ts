@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { ActiveResetMode } from '../src/slots/reset-active-mode.js';
-import { AutoResetPolicy, DEFAULT_AUTO_OPTIONS } from '../src/slots/reset-auto-policy.js';
+import type { ActiveResetMode } from '../src/slots/reset-mode-table.js';
+import { AutoResetPolicy, DEFAULT_AUTO_OPTIONS } from '../src/policy/auto-reset-policy.js';
 
 const MODEL = { cowFaultUs: 2, wpFaultUs: 0.8, copyPageUs: 0.1 };
 

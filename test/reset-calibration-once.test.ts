@@ -8,7 +8,8 @@ import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import { createPool } from '../src/pool/instance-pool.js';
 import { addon } from '../src/native/addon.js';
-import { autoPolicyFor, resetV8Memory, startResetCalibration } from '../src/slots/memory-reset.js';
+import { createAutoResetPolicy, type AutoResetPolicy } from '../src/policy/auto-reset-policy.js';
+import { PoolResetState, resetV8Memory, startResetCalibration } from '../src/slots/memory-reset.js';
 import { MappedMemory, patternBytes } from './support/reset-harness.js';
 import { ADDON_PATH } from './helpers/native-child.js';
 
@@ -48,10 +49,26 @@ describe('reset calibration', () => {
     const c = addon().calibrateReset();
     const m = new MappedMemory(patternBytes(65536, 1), 2);
     const key = 'calibration-once-test';
-    resetV8Memory(m.memory.buffer, m.image, { mode: 'auto', keepResidentBytes: 65536, maxResidentBytes: 1 << 20, trimEvery: 0 }, { key, slot: m.state });
-    const policy = autoPolicyFor(key);
+    resetV8Memory(m.memory.buffer, m.image, { mode: 'auto', keepResidentBytes: 65536, maxResidentBytes: 1 << 20, trimEvery: 0 }, { pool: m.resets, slot: m.state, key });
+    const policy = m.resets.policyOf(key) as AutoResetPolicy | undefined;
     expect(policy?.costModel.cowFaultUs).toBeCloseTo(Math.max(c.cowFaultNs, c.zeroFaultNs) / 1000, 9);
     expect(policy?.costModel.copyPageUs).toBeCloseTo(c.copyPageNs / 1000, 9);
+    m.image.release();
+  });
+
+  it('reprices, at its next reset, a policy made before the measurement finished', async () => {
+    await startResetCalibration();
+    const c = addon().calibrateReset();
+    // A factory that ignores the measurement: the policy starts on the fallback prices, as one made before it arrived.
+    const resets = new PoolResetState((candidates, _calibration, trackWrites) => createAutoResetPolicy(candidates, null, trackWrites));
+    const m = new MappedMemory(patternBytes(65536, 2), 2);
+    const key = 'calibration-late-test';
+    const settings = { mode: 'auto', keepResidentBytes: 65536, maxResidentBytes: 1 << 20, trimEvery: 0 } as const;
+    resetV8Memory(m.memory.buffer, m.image, settings, { pool: resets, slot: m.state, key });
+    const policy = resets.policyOf(key) as AutoResetPolicy | undefined;
+    expect(policy?.candidates.length).toBeGreaterThan(1);
+    expect(policy?.calibration).toEqual(c);
+    expect(policy?.costModel.cowFaultUs).toBeCloseTo(Math.max(c.cowFaultNs, c.zeroFaultNs) / 1000, 9);
     m.image.release();
   });
 });

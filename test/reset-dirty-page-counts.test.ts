@@ -23,14 +23,14 @@ describe('dirty page counts', () => {
   it('track-writes restores exactly the pages written since the last reset', () => {
     const m = new MappedMemory(patternBytes(500_000, 51), 16);
     // The first reset after mapping registers the range.
-    resetV8Memory(m.memory.buffer, m.image, settings('track-writes'), { slot: m.state, key: 'counts:track' });
+    resetV8Memory(m.memory.buffer, m.image, settings('track-writes'), { pool: m.resets, slot: m.state, key: 'counts:track' });
     fc.assert(
       fc.property(pageSets(m.osPages), (tenants) => {
         for (const [i, pages] of tenants.entries()) {
           write(m, pages, (i % 250) + 3);
-          resetV8Memory(m.memory.buffer, m.image, settings('track-writes'), { slot: m.state, key: 'counts:track' });
+          resetV8Memory(m.memory.buffer, m.image, settings('track-writes'), { pool: m.resets, slot: m.state, key: 'counts:track' });
           expect(m.state.last?.rearmed).toBe(false);
-          expect(m.state.last?.dirtyPages).toBe(pages.length);
+          expect(m.state.last?.writtenPages).toBe(pages.length);
           expect(m.state.last?.bytesCopied).toBe(pages.length * PAGE);
           expect(m.firstMismatch()).toBe(-1);
         }
@@ -47,8 +47,8 @@ describe('dirty page counts', () => {
         for (const [i, pages] of tenants.entries()) {
           write(m, pages, (i % 250) + 3);
           for (const p of pages) seen.add(p);
-          resetV8Memory(m.memory.buffer, m.image, settings('restore-dirty'), { slot: m.state, key: 'counts:restore' });
-          expect(m.state.last?.dirtyPages).toBe(seen.size);
+          resetV8Memory(m.memory.buffer, m.image, settings('restore-dirty'), { pool: m.resets, slot: m.state, key: 'counts:restore' });
+          expect(m.state.last?.privatePagesFound).toBe(seen.size);
           expect(m.state.last?.privatePagesKept).toBe(seen.size);
           expect(m.firstMismatch()).toBe(-1);
         }
@@ -64,7 +64,7 @@ describe('dirty page counts', () => {
       fc.property(fc.uniqueArray(fc.nat(m.osPages - 1), { maxLength: 64 }), (pages) => {
         write(m, pages, 7);
         addon().resetMemory(m.memory.buffer, m.image, NativeResetMode.madvise, 0, 0, NativeResetFlag.count, stats);
-        expect(stats[RESET_STAT.dirtyPages]).toBe(pages.length);
+        expect(stats[RESET_STAT.foundPages]).toBe(pages.length);
         expect(stats[RESET_STAT.privatePagesKept]).toBe(0);
         expect(m.firstMismatch()).toBe(-1);
       }),

@@ -13,7 +13,8 @@ import { runChild } from './support/child-process.js';
 import { MappedMemory, patternBytes } from './support/reset-harness.js';
 
 const CHILD = `
-const { resetV8Memory, resetSupport, SlotResetState, residentPrivateBytes } = await import(SRC + 'slots/memory-reset.js');
+const { PoolResetState, resetV8Memory, resetSupport, SlotResetState, residentPrivateBytes } = await import(SRC + 'slots/memory-reset.js');
+const { createAutoResetPolicy } = await import(SRC + 'policy/auto-reset-policy.js');
 const { addon } = await import(SRC + 'native/addon.js');
 const a = addon();
 const page = a.pageSize;
@@ -37,7 +38,7 @@ for (const mode of ['madvise', 'keep-resident', 'restore-dirty', 'track-writes',
     const pages = memory.buffer.byteLength / page;
     const n = cycle % 3 === 0 ? 5 : next() % 40;
     for (let i = 0; i < n; i++) bytes[(cycle % 3 === 0 ? i * 9 : next() % pages) * page + (next() % page)] = (next() % 255) + 1;
-    resetV8Memory(memory.buffer, image, settings, { slot, key: mode });
+    resetV8Memory(memory.buffer, image, settings, { pool: new PoolResetState(createAutoResetPolicy), slot, key: mode });
     used.add(slot.last.mode);
     if (!Buffer.from(memory.buffer).equals(expected)) mismatches++;
   }
@@ -144,7 +145,7 @@ describe('ResetSettings.disable', () => {
     for (let cycle = 0; cycle < 20; cycle++) {
       const bytes = m.bytes;
       for (let i = 0; i < 10; i++) bytes[((cycle * 5 + i * 3) % m.osPages) * page + i] = cycle + 1;
-      resetV8Memory(m.memory.buffer, m.image, settings, { slot: m.state, key: 'disable-in-process' });
+      resetV8Memory(m.memory.buffer, m.image, settings, { pool: m.resets, slot: m.state, key: 'disable-in-process' });
       expect(m.state.last?.mode).toBe('restore-dirty-pread');
       expect(m.firstMismatch()).toBe(-1);
     }

@@ -8,9 +8,10 @@
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { addon } from '../src/native/addon.js';
+import { createAutoResetPolicy } from '../src/policy/auto-reset-policy.js';
 import {
+  PoolResetState,
   resetRawSlot,
-  resetStatistics,
   resetV8Memory,
   SlotResetState,
   type ResetModeCounters,
@@ -22,6 +23,8 @@ const PAGE = addon().pageSize;
 /** Not a page multiple: the image's last page is part data, part the file's zero padding. */
 const IMAGE_BYTES = (1 << 20) + 1234;
 const MEMORY_PAGES = (4 << 20) / WASM_PAGE;
+/** One pool's reset state for every reset in this file: the statistics test reads what they all counted. */
+const resets = new PoolResetState(createAutoResetPolicy);
 
 interface Write {
   page: number;
@@ -59,7 +62,7 @@ describe.each(MODE_CASES)('reset mode $name', ({ name, settings }) => {
   }
 
   function reset(): void {
-    resetV8Memory(m.memory.buffer, m.image, settings, { key, slot: m.state });
+    resetV8Memory(m.memory.buffer, m.image, settings, { pool: resets, key, slot: m.state });
   }
 
   it('restores image then zeros after random write sets', () => {
@@ -132,7 +135,7 @@ describe.each(MODE_CASES)('reset mode $name across image changes', ({ name, sett
         // Just past the image, and the last byte of the keep-resident prefix.
         view[image.byteLength + cycle] = 0xee;
         view[settings.keepResidentBytes - 1 - cycle] = 0xee;
-        resetV8Memory(memory.buffer, image, settings, { key: `remap:${name}:${round % images.length}`, slot: state });
+        resetV8Memory(memory.buffer, image, settings, { pool: resets, slot: state, key: `remap:${name}:${round % images.length}` });
         expect(Buffer.from(memory.buffer).equals(expected), `round ${round} cycle ${cycle}`).toBe(true);
       }
     }
@@ -156,7 +159,7 @@ describe.each(MODE_CASES)('raw slot, reset mode $name', ({ name, settings }) => 
         const view = new Uint8Array(raw.buffer());
         for (const [page, offset, value] of writes) view[page * PAGE + offset] = value;
         if (grow) view[(3 << 20) + 5] = 9;
-        resetRawSlot(raw, initial, settings, { key: `raw:${name}`, slot: state });
+        resetRawSlot(raw, initial, settings, { pool: resets, slot: state, key: `raw:${name}` });
         expect(raw.size).toBe(initial);
         expect(Buffer.from(raw.buffer()).equals(expected)).toBe(true);
       }),
@@ -168,8 +171,8 @@ describe.each(MODE_CASES)('raw slot, reset mode $name', ({ name, settings }) => 
 });
 
 describe('statistics', () => {
-  // Runs its own resets and compares counters before and after, so it holds
-  // when run alone or in any order (the counters are process-wide).
+  // Runs its own resets against a reset state of its own, so it holds when
+  // run alone or in any order.
   it('count a reset per mode that ran, with its copied and discarded bytes', () => {
     const cases: readonly [string, Partial<ResetSettings>][] = [
       ['madvise', { mode: 'madvise' }],
@@ -178,7 +181,9 @@ describe('statistics', () => {
       ['restore-dirty-pread', { mode: 'restore-dirty', disable: ['pagemap_scan'] }],
       ['track-writes', { mode: 'track-writes' }],
     ];
-    const before = resetStatistics();
+    // A pool reset state of its own: its counters see exactly the resets below.
+    const own = new PoolResetState(createAutoResetPolicy);
+    const before = own.statistics();
     for (const [active, override] of cases) {
       const m = new MappedMemory(patternBytes(100_000, 51), 4);
       const settings = { ...(MODE_CASES[0] as (typeof MODE_CASES)[number]).settings, ...override };
@@ -186,12 +191,12 @@ describe('statistics', () => {
       for (let tenant = 0; tenant < 2; tenant++) {
         m.bytes[3 * PAGE + tenant] = 0x5a;
         m.bytes[40 * PAGE] = 0x5a;
-        resetV8Memory(m.memory.buffer, m.image, settings, { key: `statistics:${active}`, slot: m.state });
+        resetV8Memory(m.memory.buffer, m.image, settings, { pool: own, key: `statistics:${active}`, slot: m.state });
         expect(m.firstMismatch(), active).toBe(-1);
       }
       m.image.release();
     }
-    const after = resetStatistics();
+    const after = own.statistics();
     const delta = (mode: string, field: keyof ResetModeCounters): number =>
       (after[mode]?.[field] ?? 0) - (before[mode]?.[field] ?? 0);
     for (const [active] of cases) expect(delta(active, 'resets'), `resets run as ${active}`).toBe(2);

@@ -34,14 +34,15 @@ describe('a tenant that only reads leaves nothing private', () => {
       const kept = keptByDesign(settings, buffer.byteLength);
       const key = `read-only:${settings.mode}:${data.length}`;
       // The first reset registers track-writes' range; not a tenant's.
-      resetV8Memory(buffer, m.image, settings, { slot: m.state, key });
+      resetV8Memory(buffer, m.image, settings, { pool: m.resets, slot: m.state, key });
       for (let tenant = 0; tenant < TENANTS; tenant++) {
         // Reads every byte (and, as a host without a zero page would, makes
         // anonymous pages of what it read).
         expect(m.firstMismatch()).toBe(-1);
-        resetV8Memory(buffer, m.image, settings, { slot: m.state, key });
+        resetV8Memory(buffer, m.image, settings, { pool: m.resets, slot: m.state, key });
         const last = m.state.last!;
-        expect(last.dirtyPages, `tenant ${tenant}: dirty pages`).toBe(0);
+        expect(last.writtenPages ?? 0, `tenant ${tenant}: written pages`).toBe(0);
+        expect(last.privatePagesFound ?? 0, `tenant ${tenant}: private pages found`).toBe(0);
         expect(last.bytesCopied, `tenant ${tenant}: bytes restored`).toBe(kept * PAGE);
         if (last.privatePagesKept !== null) expect(last.privatePagesKept, `tenant ${tenant}: private pages kept`).toBe(kept);
         expect(residentPrivateBytes(buffer)).toBe(kept * PAGE);

@@ -40,7 +40,7 @@ describe.each([
       // The kernel's count before and after the first resets that have to cut the set down.
       const checkKernel = before > CAP && kernelChecks < 5;
       if (checkKernel) expect(kernel(), `cycle ${cycle}: smaps before reset`).toBe(before);
-      resetV8Memory(m.memory.buffer, m.image, settings, { key: `cap:${mode}:${disable.join()}`, slot: m.state });
+      resetV8Memory(m.memory.buffer, m.image, settings, { pool: m.resets, slot: m.state, key: `cap:${mode}:${disable.join()}` });
       if (m.state.last?.overCap === true) overCapResets += 1;
       const after = residentPrivateBytes(m.memory.buffer);
       worstAfter = Math.max(worstAfter, after);
@@ -71,7 +71,7 @@ describe.each([
     for (let cycle = 1; cycle <= 40; cycle++) {
       const bytes = m.bytes;
       for (let page = 0; page < 20; page++) bytes[page * 3 * PAGE + cycle] = cycle;
-      resetV8Memory(m.memory.buffer, m.image, settings, { key: `trim:${mode}:${disable.join()}`, slot: m.state });
+      resetV8Memory(m.memory.buffer, m.image, settings, { pool: m.resets, slot: m.state, key: `trim:${mode}:${disable.join()}` });
       const last = m.state.last;
       const after = residentPrivateBytes(m.memory.buffer);
       expect(rangeSmaps(addon().memoryAddress(m.memory.buffer), m.memory.buffer.byteLength).anonymous, `cycle ${cycle}: smaps`).toBe(after);

@@ -109,7 +109,7 @@ describe.each([
     const settings: ResetSettings = { mode, keepResidentBytes: 0, maxResidentBytes: 16 << 20, trimEvery: 0, disable };
     const key = `swap:${mode}:${disable.join(',')}`;
     // First reset: track-writes registers the range.
-    resetV8Memory(m.memory.buffer, m.image, settings, { slot: m.state, key });
+    resetV8Memory(m.memory.buffer, m.image, settings, { pool: m.resets, slot: m.state, key });
     const targets = [2, 5, m.imagePages + 1, m.osPages - 1];
     const bytes = m.bytes;
     for (const p of targets) bytes[p * page + 17] = (bytes[p * page + 17] ?? 0) ^ 0xff;
@@ -121,8 +121,8 @@ describe.each([
       expect(r.swapped + r.present).toBe(1);
     }
     if (!swapActive()) expect(swapped).toBe(0);
-    resetV8Memory(m.memory.buffer, m.image, settings, { slot: m.state, key });
-    expect(m.state.last?.dirtyPages).toBeGreaterThanOrEqual(targets.length);
+    resetV8Memory(m.memory.buffer, m.image, settings, { pool: m.resets, slot: m.state, key });
+    expect(m.state.last?.writtenPages ?? m.state.last?.privatePagesFound).toBeGreaterThanOrEqual(targets.length);
     expect(m.firstMismatch()).toBe(-1);
   });
 });

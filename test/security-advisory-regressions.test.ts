@@ -16,7 +16,7 @@
  *   leaves nothing for the next tenant of the same slot.
  */
 import { describe, expect, it } from 'vitest';
-import { createPool, SlotPool, type InstancePool, type Lease, type PreparedModule, type ResetMode } from '../src/index.js';
+import { createPool, RawSlotPool, type InstancePool, type Lease, type PreparedModule, type ResetMode } from '../src/index.js';
 import { resetModesSupport } from '../src/fuzz/reset-mode-support.js';
 import { callExport, outcomeOf } from './helpers/instance-state.js';
 import { watModule } from './helpers/wat-module.js';
@@ -185,7 +185,7 @@ describe.each(POOLED)('$name', ({ strategy, mode }) => {
 
 describe.each(MODES)('raw slots, reset %s', (mode) => {
   it('GHSA-wh6w-3828-g9qf: no image, or a shorter one, in the slot a longer image just left: zeros past the image', () => {
-    const pool = new SlotPool({ reset: { mode }, limits: { maxSlots: 1, maxMemoryBytesPerSlot: '1MiB' } });
+    const pool = new RawSlotPool({ reset: { mode }, limits: { maxSlots: 1, maxMemoryBytesPerSlot: '1MiB' } });
     const long = pool.image(new Uint8Array(70_000).fill(0xaa));
     const short = pool.image(new Uint8Array([1, 2, 3]));
     const initialBytes = 3 * PAGE;
@@ -212,7 +212,7 @@ describe.each(MODES)('raw slots, reset %s', (mode) => {
   });
 
   it('GHSA-6wgr-89rj-399p: a tenant that grew and wrote every byte leaves the next one its image, zeros and initial size', () => {
-    const pool = new SlotPool({ reset: { mode }, limits: { maxSlots: 1, maxMemoryBytesPerSlot: '1MiB' } });
+    const pool = new RawSlotPool({ reset: { mode }, limits: { maxSlots: 1, maxMemoryBytesPerSlot: '1MiB' } });
     const image = pool.image(new Uint8Array(5000).fill(0x33));
     const first = pool.acquire(image, { initialBytes: 2 * PAGE, maxBytes: 8 * PAGE });
     first.grow(3 * PAGE);

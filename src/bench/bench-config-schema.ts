@@ -10,7 +10,7 @@ import { RESET_MODES } from '../config/pool-config-schema.js';
 
 /**
  * What the bench compares: the pool's four strategies plus the raw slot pool
- * (`SlotPool`), the memory-only path for runtimes written in JS/TS.
+ * (`RawSlotPool`), the memory-only path for runtimes written in JS/TS.
  */
 export const BENCH_STRATEGIES = ['fresh', 'copy', 'cow', 'reuse', 'raw'] as const;
 export type BenchStrategy = (typeof BENCH_STRATEGIES)[number];

@@ -3,17 +3,17 @@
  * turns a scenario into one synchronous operation on one module.
  *
  *   fresh, copy, cow:<reset mode>, reuse   an InstancePool with that strategy
- *   raw                                    a SlotPool: memory only, no V8 instance
+ *   raw                                    a RawSlotPool: memory only, no V8 instance
  *
  * The same code runs in the main thread (tinybench tasks) and in the thread
  * workers, so both sections measure the same operation.
  */
 import { parseConfig } from '../config/load-config.js';
 import type { ResetMode } from '../config/pool-config-schema.js';
-import { createPool, type InstancePool } from '../pool/instance-pool.js';
-import { autoPolicyFor, resetModuleStatistics } from '../slots/memory-reset.js';
+import { createPool, poolResetState, type InstancePool } from '../pool/instance-pool.js';
+import type { AutoResetChooser } from '../slots/auto-reset-chooser.js';
 import type { PreparedModule } from '../pool/prepared-module.js';
-import { SlotPool } from '../pool/slot-pool.js';
+import { RawSlotPool } from '../pool/raw-slot-pool.js';
 import type { MemoryCounters } from '../pool/memory-counters.js';
 import type { PoolImage } from '../pool/pool-image.js';
 import type { PreparedLayout } from '../wasm/prepared-layout.js';
@@ -77,15 +77,16 @@ const SETTLE_STABLE = 60;
 const SETTLE_MAX = 2000;
 
 /**
- * Runs `run` until the auto policy of `key` has settled (see SETTLE_*). The
- * policy is shared by the module's scenarios, which the bench interleaves:
+ * Runs `run` until the pool's auto policy for the module (`autoPolicy()`,
+ * made by the first reset) has settled (see SETTLE_*). The policy is shared
+ * by the module's scenarios, which the bench interleaves:
  * it measures again first, so each row shows what auto chooses for that
  * row's workload (a policy left alone re-measures on its own schedule).
  */
-function settleAuto(run: () => void, key: string): SettleSummary {
-  const policy = () => resetModuleStatistics()[key]?.auto ?? null;
+function settleAuto(run: () => void, autoPolicy: () => AutoResetChooser | undefined): SettleSummary {
+  const policy = () => autoPolicy()?.report() ?? null;
   const t0 = performance.now();
-  autoPolicyFor(key)?.remeasure();
+  autoPolicy()?.remeasure();
   let operations = 0;
   let stable = 0;
   let trials = policy()?.trials ?? -1;
@@ -165,7 +166,7 @@ async function openPoolSubject(spec: SubjectSpec, module: SubjectModule): Promis
   const shared = spec.strategy === 'reuse' ? stubs.next() : null;
   const target = module.callTarget?.name ?? null;
   const settleable = (run: () => void) =>
-    spec.resetMode === 'auto' && prepared.pooled ? { run, settle: () => settleAuto(run, prepared.slotKey) } : { run };
+    spec.resetMode === 'auto' && prepared.pooled ? { run, settle: () => settleAuto(run, () => poolResetState(pool).policyOf(prepared.slotKey)) } : { run };
   const instantiate = () => {
     const { imports, memory } = shared ?? stubs.next();
     return { lease: pool.instantiate(prepared, imports), memory };
@@ -204,7 +205,7 @@ async function openPoolSubject(spec: SubjectSpec, module: SubjectModule): Promis
   };
 }
 
-/** The raw SlotPool subject: acquire a slot holding the module's image, release it. */
+/** The raw RawSlotPool subject: acquire a slot holding the module's image, release it. */
 function openRawSubject(spec: SubjectSpec, module: SubjectModule): OpenSubject {
   const layout = module.layout;
   const unavailable = (reason: string): OpenSubject => ({
@@ -220,7 +221,7 @@ function openRawSubject(spec: SubjectSpec, module: SubjectModule): OpenSubject {
   }
   const initialBytes = layout.memory.initialPages * 65536;
   const slotBytes = Math.max(65536, initialBytes);
-  const pool = new SlotPool({
+  const pool = new RawSlotPool({
     reset: { mode: spec.resetMode ?? DEFAULT_RESET_MODE },
     limits: { maxSlots: 8, maxMemoryBytesPerSlot: slotBytes, guardBytes: '64KiB' },
   });

@@ -4,7 +4,7 @@
  * image in. Both sides run interleaved in one process; the result carries
  * medians and their ratio, never a lone absolute time as a claim.
  */
-import { SlotPool } from '../pool/slot-pool.js';
+import { RawSlotPool } from '../pool/raw-slot-pool.js';
 import { median } from '../util/statistics.js';
 
 export interface RawSlotRatio {
@@ -25,7 +25,7 @@ export function measureRawSlotRatio(options: { imageBytes?: number; initialBytes
   const rounds = options.rounds ?? 200;
   const batch = options.batch ?? 20;
   const bytes = new Uint8Array(imageBytes).map((_, i) => (i * 13) & 0xff);
-  const pool = new SlotPool({ limits: { maxSlots: 2, maxMemoryBytesPerSlot: initialBytes * 2, guardBytes: '64KiB' } });
+  const pool = new RawSlotPool({ limits: { maxSlots: 2, maxMemoryBytesPerSlot: initialBytes * 2, guardBytes: '64KiB' } });
   const image = pool.image(bytes);
   let sink = 0;
   const pooled: number[] = [];

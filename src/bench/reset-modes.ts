@@ -13,13 +13,14 @@
 import { release } from 'node:os';
 import { addon, native, type NativeImage } from '../native/addon.js';
 import {
-  autoPolicyFor,
+  PoolResetState,
   resetSupport,
   resetV8Memory,
   SlotResetState,
   type ResetModeName,
   type ResetSettings,
 } from '../slots/memory-reset.js';
+import { createAutoResetPolicy } from '../policy/auto-reset-policy.js';
 import { median, xorshift32 } from '../util/statistics.js';
 
 export type WritePattern = 'same' | 'random';
@@ -104,6 +105,8 @@ function measureCell(
   const imagePages = Math.ceil(image.dataLength / pageSize);
   const memory = new WebAssembly.Memory({ initial: memoryPages, maximum: memoryPages });
   native(() => addon().mapImage(memory.buffer, image, 0));
+  // Each cell is its own pool: its own counters and auto policy.
+  const pool = new PoolResetState(createAutoResetPolicy);
   const slot = new SlotResetState();
   slot.remapped();
   const key = `bench:${mode}:${pattern}:${pages}`;
@@ -116,7 +119,7 @@ function measureCell(
     const bytes = new Uint8Array(memory.buffer);
     for (const p of pick()) bytes[p * pageSize + (value % pageSize)] = value;
     const t0 = performance.now();
-    resetV8Memory(memory.buffer, image, settings, { key, slot });
+    resetV8Memory(memory.buffer, image, settings, { pool, slot, key });
     return performance.now() - t0;
   };
   for (let i = 0; i < options.warmupCycles; i++) cycle(i & 0xff);
@@ -133,7 +136,7 @@ function measureCell(
     activeModes[active] = (activeModes[active] ?? 0) + 1;
   }
   const faults = process.resourceUsage().minorPageFault - faultsBefore;
-  const auto = mode === 'auto' ? autoPolicyFor(key)?.report() : undefined;
+  const auto = mode === 'auto' ? pool.policyOf(key)?.report() : undefined;
   return {
     mode,
     pattern,

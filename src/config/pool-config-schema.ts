@@ -232,7 +232,7 @@ export const PoolConfigSchema = z
   .transform(({ $schema: _editorsOnly, ...config }) => config)
   .describe('cowpool instance pool configuration (createPool).');
 
-/** The raw slot pool's configuration (`RawSlotPool` / `SlotPool`, `config/raw-slot-pool.json`). */
+/** The raw slot pool's configuration (`RawSlotPool`, formerly `SlotPool`; `config/raw-slot-pool.json`). */
 export const RawSlotPoolConfigSchema = z
   .strictObject({
     $schema: schemaField,

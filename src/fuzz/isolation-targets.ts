@@ -6,7 +6,7 @@
  *   cow/<mode>            pooled memory, image mapped, reset by <mode> — one per RESET_MODES entry
  *   reuse/<mode>          as cow/<mode>, the slot keeping its instance and rewinding it (modules
  *                         the rewind cannot make fresh get a new instance: reuse-eligibility.ts)
- *   raw/<mode>            raw slots (SlotPool) reset by <mode>
+ *   raw/<mode>            raw slots (RawSlotPool) reset by <mode>
  *
  * A reset mode the slot layer does not implement yet ("unknown mode") is
  * unavailable and reported; see reset-mode-support.ts.

@@ -1,5 +1,5 @@
 /**
- * The isolation fuzz for raw slots (SlotPool), whose tenants are runtimes
+ * The isolation fuzz for raw slots (RawSlotPool), whose tenants are runtimes
  * written in JS that touch memory only through `lease.buffer`. The reference
  * is a plain model: a tenant must start with exactly `image` then zeros,
  * `initialBytes` long; writes and grows must land as in a Uint8Array model;
@@ -15,7 +15,7 @@ import type { ResetMode } from '../config/pool-config-schema.js';
 import { addon } from '../native/addon.js';
 import type { PoolImage } from '../pool/pool-image.js';
 import type { RawSlotLease } from '../pool/raw-slot-lease.js';
-import { SlotPool } from '../pool/slot-pool.js';
+import { RawSlotPool } from '../pool/raw-slot-pool.js';
 import { Prng } from './prng.js';
 import { randomRawEscapes, RawEscapeRun, type RawEscapeAction } from './raw-slot-escapes.js';
 import { replayCommand, type HostRun } from './run-isolation-case.js';
@@ -124,11 +124,11 @@ function expectReleased(what: string, use: () => unknown, tenant: number): void 
   throw new RawFailure(tenant, `${what} after release succeeded; expected LEASE_RELEASED`);
 }
 
-/** Runs `c` on a SlotPool resetting with `mode`. The target is named `raw/<mode>`. */
+/** Runs `c` on a RawSlotPool resetting with `mode`. The target is named `raw/<mode>`. */
 export function runRawCase(c: RawCase, mode: ResetMode): HostRun {
   const target = `raw/${mode}`;
   const page = addon().pageSize;
-  const pool = new SlotPool({ limits: { maxSlots: c.maxSlots, maxMemoryBytesPerSlot: '4MiB', guardBytes: '64KiB' }, reset: { mode } });
+  const pool = new RawSlotPool({ limits: { maxSlots: c.maxSlots, maxMemoryBytesPerSlot: '4MiB', guardBytes: '64KiB' }, reset: { mode } });
   let tenants = 0;
   let faultsInjected = false;
   const kept: ArrayBuffer[] = [];

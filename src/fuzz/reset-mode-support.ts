@@ -6,9 +6,11 @@
  * reset fails with "unknown mode"; any other reset failure means the mode
  * exists and is broken, and the fuzzer must run it and fail loudly.
  */
+import { parseConfig } from '../config/load-config.js';
 import { RESET_MODES, type ResetMode } from '../config/pool-config-schema.js';
 import { InstancePool } from '../pool/instance-pool.js';
-import { DEFAULT_RESET, resetV8Memory } from '../slots/memory-reset.js';
+import { createAutoResetPolicy } from '../policy/auto-reset-policy.js';
+import { PoolResetState, resetV8Memory, SlotResetState } from '../slots/memory-reset.js';
 import { thrownDescription } from './run-action.js';
 import { emitModule } from './emit-module.js';
 
@@ -42,7 +44,10 @@ export async function resetModeSupport(mode: ResetMode): Promise<ModeSupport> {
   }
   // The pool hides why a reset failed; ask the reset function itself.
   try {
-    resetV8Memory(new WebAssembly.Memory({ initial: 1 }).buffer, null, { ...DEFAULT_RESET, mode });
+    const settings = parseConfig({ reset: { mode } }).reset;
+    const slot = new SlotResetState();
+    slot.remapped();
+    resetV8Memory(new WebAssembly.Memory({ initial: 1 }).buffer, null, settings, { pool: new PoolResetState(createAutoResetPolicy), slot, key: 'probe' });
   } catch (e) {
     const why = thrownDescription(e);
     if (/unknown mode/i.test(why)) return { mode, supported: false, reason: why };

@@ -83,7 +83,7 @@ export const NativeResetMode = {
 export const NativeResetFlag = {
   /** Discard every private page whatever the mode (tracking is re-armed). */
   trim: 1,
-  /** madvise/keep-resident: count private pages first (RESET_STAT.dirtyPages). */
+  /** madvise/keep-resident: count private pages first (RESET_STAT.foundPages). */
   count: 2,
   /** track-writes: count private pages afterwards, trim when above maxResidentBytes. */
   checkCap: 4,
@@ -114,8 +114,13 @@ export const RESET_STAT = {
   bytesCopied: 0,
   bytesDiscarded: 1,
   pagesScanned: 2,
-  /** Pages found private (restore-dirty, counting) or written and copied (track-writes). */
-  dirtyPages: 3,
+  /**
+   * Pages the reset found: private pages (restore-dirty, or madvise and
+   * keep-resident with the count flag), or under track-writes the pages
+   * written since the last reset. memory-reset.ts names them by mode
+   * (privatePagesFound, writtenPages).
+   */
+  foundPages: 3,
   regions: 4,
   /** Private pages resident after the reset; -1 when not known. */
   privatePagesKept: 5,
@@ -185,6 +190,8 @@ export interface NativeAddon {
   pageOut(buffer: ArrayBuffer, offset: number, length: number): { swapped: number; present: number };
   /** Test hook: the categories the pagemap-read source derives from one raw entry. */
   classifyPagemapEntry(entry: bigint): { categories: number; private: boolean };
+  /** Each active reset mode's native id, by name, as this build numbers them (see src/slots/reset-mode-table.ts). */
+  readonly resetModeIds: Readonly<Record<string, number>>;
   readonly scanConstants: {
     readonly PAGE_IS_WPALLOWED: number;
     readonly PAGE_IS_WRITTEN: number;

@@ -64,6 +64,11 @@ interface ListEnds {
   tail: number;
 }
 
+/** One key's warm list and how many used slots were allocated for it. */
+interface KeyEntry extends ListEnds {
+  used: number;
+}
+
 function assertCount(name: string, value: number, min: number): void {
   if (!Number.isSafeInteger(value) || value < min) {
     throw new CowpoolError('INVALID_ARGUMENT', `IndexAllocator: ${name} is ${value} — pass a whole number of at least ${min}`);
@@ -91,14 +96,18 @@ export class IndexAllocator {
   readonly #keyPrev: Int32Array;
   /** Invariant: for a WARM slot, the next slot on its key's list (NONE at the tail); NONE for other slots. */
   readonly #keyNext: Int32Array;
-  /** Invariant: byKey.get(k) lists the WARM slots holding k in the order they were freed; a key with none has no entry. */
-  readonly #byKey = new Map<string, ListEnds>();
+  /**
+   * Invariant: byKey.get(k) lists the WARM slots holding k in the order they
+   * were freed, and `used` is the number of USED slots allocated for k; a key
+   * with neither has no entry. One entry serves both, so a slot going back
+   * and forth between used and warm for the same key never adds or deletes
+   * map entries (no allocation per acquire/release).
+   */
+  readonly #byKey = new Map<string, KeyEntry>();
   /** Invariant: cold[0 .. coldCount) holds exactly the COLD slots, each once; the next taken is cold[coldCount-1]. */
   readonly #cold: Int32Array;
   /** Invariant: the number of COLD slots. */
   #coldCount: number;
-  /** Invariant: usedPerKey.get(k) is the number of USED slots allocated for key k (absent when 0). */
-  readonly #usedPerKey = new Map<string, number>();
   /** Invariant: usedCount + warmCount + coldCount === maxSlots. */
   #usedCount = 0;
 
@@ -135,7 +144,7 @@ export class IndexAllocator {
 
   /** Slots in use that were allocated for `key`. */
   usedCountOf(key: string): number {
-    return this.#usedPerKey.get(key) ?? 0;
+    return this.#byKey.get(key)?.used ?? 0;
   }
 
   /** Warm slots holding `key`'s image, least recently freed first. O(length). */
@@ -168,7 +177,7 @@ export class IndexAllocator {
   alloc(key: string | null): Allocation | null {
     if (this.exhaustedReason(key) !== null) return null;
     const affine = key === null ? undefined : this.#byKey.get(key);
-    if (affine !== undefined && key !== null) {
+    if (affine !== undefined && affine.head !== NONE && key !== null) {
       const slot = affine.tail;
       this.#unlinkWarm(slot);
       this.#markUsed(slot, key);
@@ -182,6 +191,7 @@ export class IndexAllocator {
       const previousKey = this.#key[slot] ?? null;
       this.#unlinkWarm(slot);
       this.#markUsed(slot, key);
+      if (previousKey !== null) this.#dropIfEmpty(previousKey);
       return { slot, kind: 'evicted', previousKey };
     }
     // Not exhausted and nothing warm: by the count invariant a cold slot remains.
@@ -198,16 +208,14 @@ export class IndexAllocator {
       throw new CowpoolError('SLOT_STATE', `IndexAllocator.free(${slot}): slot is ${this.stateOf(slot).state}, not in use — free each allocation once`);
     }
     const allocatedFor = this.#key[slot] ?? null;
-    if (allocatedFor !== null) {
-      const used = (this.#usedPerKey.get(allocatedFor) ?? 0) - 1;
-      if (used === 0) this.#usedPerKey.delete(allocatedFor);
-      else this.#usedPerKey.set(allocatedFor, used);
-    }
+    const entry = allocatedFor === null ? undefined : this.#byKey.get(allocatedFor);
+    if (entry !== undefined) entry.used--;
     this.#usedCount--;
     const retired = this.#retired[slot] === 1;
     this.#retired[slot] = 0;
     if (key === null || retired) this.#pushCold(slot);
     else this.#linkWarm(slot, key);
+    if (allocatedFor !== null) this.#dropIfEmpty(allocatedFor);
   }
 
   /**
@@ -220,8 +228,10 @@ export class IndexAllocator {
     const state = this.#state[slot];
     if (state === USED) this.#retired[slot] = 1;
     else if (state === WARM) {
+      const key = this.#key[slot] ?? '';
       this.#unlinkWarm(slot);
       this.#pushCold(slot);
+      this.#dropIfEmpty(key);
     }
   }
 
@@ -256,7 +266,8 @@ export class IndexAllocator {
         if (++keyed > n) fail(`${key}'s list has a cycle`);
         prev = s;
       }
-      if (ends.tail !== prev || prev === NONE) fail(`${key}'s list ends`);
+      if (ends.tail !== prev) fail(`${key}'s list ends`);
+      if (prev === NONE && ends.used === 0) fail(`${key} has an entry with no warm or used slot`);
     }
     if (keyed !== this.#warmCount) fail('per-key warm lists do not cover the warm slots exactly');
     for (let i = 0; i < this.#coldCount; i++) {
@@ -283,8 +294,8 @@ export class IndexAllocator {
       }
     }
     if (usedCount !== this.#usedCount) fail(`usedCount ${this.#usedCount} but ${usedCount} used`);
-    if (used.size !== this.#usedPerKey.size) fail('usedPerKey has stale keys');
-    for (const [key, count] of used) if (this.#usedPerKey.get(key) !== count) fail(`usedPerKey(${key})`);
+    for (const [key, entry] of this.#byKey) if (entry.used !== (used.get(key) ?? 0)) fail(`used count of ${key}`);
+    for (const key of used.keys()) if (!this.#byKey.has(key)) fail(`no entry for used key ${key}`);
   }
 
   #assertSlot(slot: number, method: string): void {
@@ -297,7 +308,22 @@ export class IndexAllocator {
     this.#state[slot] = USED;
     this.#key[slot] = key;
     this.#usedCount++;
-    if (key !== null) this.#usedPerKey.set(key, (this.#usedPerKey.get(key) ?? 0) + 1);
+    if (key !== null) this.#entryOf(key).used++;
+  }
+
+  #entryOf(key: string): KeyEntry {
+    let entry = this.#byKey.get(key);
+    if (entry === undefined) {
+      entry = { head: NONE, tail: NONE, used: 0 };
+      this.#byKey.set(key, entry);
+    }
+    return entry;
+  }
+
+  /** Deletes `key`'s entry once it has neither warm nor used slots (no stale keys). */
+  #dropIfEmpty(key: string): void {
+    const entry = this.#byKey.get(key);
+    if (entry !== undefined && entry.used === 0 && entry.head === NONE) this.#byKey.delete(key);
   }
 
   #takeCold(key: string | null): Allocation {
@@ -318,12 +344,7 @@ export class IndexAllocator {
     this.#key[slot] = key;
     IndexAllocator.#append(this.#warm, slot, this.#warmPrev, this.#warmNext);
     this.#warmCount++;
-    let ends = this.#byKey.get(key);
-    if (ends === undefined) {
-      ends = { head: NONE, tail: NONE };
-      this.#byKey.set(key, ends);
-    }
-    IndexAllocator.#append(ends, slot, this.#keyPrev, this.#keyNext);
+    IndexAllocator.#append(this.#entryOf(key), slot, this.#keyPrev, this.#keyNext);
   }
 
   /** Take a warm slot off both lists; the caller gives it its next state. */
@@ -334,8 +355,8 @@ export class IndexAllocator {
     this.#warmCount--;
     const ends = this.#byKey.get(key);
     if (ends === undefined) throw new CowpoolError('SLOT_STATE', `IndexAllocator: warm slot ${slot} missing from ${key}'s list`);
+    // The entry stays: the caller gives the slot its next state, then drops an empty entry (#dropIfEmpty).
     IndexAllocator.#remove(ends, slot, this.#keyPrev, this.#keyNext);
-    if (ends.head === NONE) this.#byKey.delete(key);
   }
 
   static #append(ends: ListEnds, slot: number, prev: Int32Array, next: Int32Array): void {

@@ -1,7 +1,10 @@
 /**
  * The exports a lease hands out. Built lazily: a per-module prototype holds
  * one getter per export name, and a lease's view is `Object.create` of it, so
- * a lease costs nothing for exports never touched. A function export is
+ * a lease costs nothing for exports never touched. The view is seen through
+ * a proxy (one handler per module) that reports the export names as its own
+ * keys, so `Object.keys(lease.exports)`, spreading and `Object.entries` list
+ * the exports like a plain instance's. A function export is
  * wrapped on first access so a call after release throws LEASE_RELEASED
  * instead of running in a slot that now belongs to someone else, and counts
  * as a call in flight while it runs (from argument conversion to return), so
@@ -34,6 +37,28 @@ export interface ExportEntry {
 }
 
 const prototypes = new WeakMap<WebAssembly.Module, object>();
+const handlers = new WeakMap<WebAssembly.Module, ProxyHandler<View>>();
+
+/**
+ * Own keys: the export names (a not-yet-wrapped one reported as the
+ * prototype's getter, configurable, as the target is extensible).
+ */
+function handlerFor(module: WebAssembly.Module, proto: object, entries: readonly ExportEntry[]): ProxyHandler<View> {
+  let handler = handlers.get(module);
+  if (handler !== undefined) return handler;
+  const names = entries.map((e) => e.name);
+  const getters = new Map(names.map((n) => [n, Object.getOwnPropertyDescriptor(proto, n)?.get]));
+  handler = {
+    ownKeys: () => [...names],
+    getOwnPropertyDescriptor(target, key) {
+      const own = Reflect.getOwnPropertyDescriptor(target, key);
+      if (own !== undefined || typeof key !== 'string' || !getters.has(key)) return own;
+      return { get: getters.get(key), set: undefined, enumerable: true, configurable: true };
+    },
+  };
+  handlers.set(module, handler);
+  return handler;
+}
 
 function prototypeFor(module: WebAssembly.Module, entries: readonly ExportEntry[]): object {
   let proto = prototypes.get(module);
@@ -84,9 +109,11 @@ export function createExportsView(
   entries: readonly ExportEntry[],
   owner: ExportsOwner,
 ): Record<string, unknown> {
-  const view = Object.create(prototypeFor(module, entries)) as View;
-  Object.defineProperty(view, OWNER, { value: owner });
-  return view;
+  const proto = prototypeFor(module, entries);
+  const view = Object.create(proto) as View;
+  // Configurable, so the proxy may leave it out of its own keys.
+  Object.defineProperty(view, OWNER, { value: owner, configurable: true });
+  return new Proxy(view, handlerFor(module, proto, entries));
 }
 
 export function leaseReleasedError(what: string): CowpoolError {

@@ -120,6 +120,14 @@ export function importValues(prepared: PreparedModule, imports: WebAssembly.Impo
   return values;
 }
 
+/**
+ * True when two importValues lists are the same values: then a slot's last
+ * linking, or (reuse) its kept instance, serves the tenant as it is.
+ */
+export function sameValues(a: readonly unknown[], b: readonly unknown[]): boolean {
+  return a.length === b.length && a.every((value, i) => Object.is(value, b[i]));
+}
+
 /** JSPI's import marker, where the engine has one (Node 24+); read when needed, only for imports that are not functions. */
 function suspendingClass(): (abstract new (...args: never[]) => object) | undefined {
   return (WebAssembly as unknown as { Suspending?: abstract new (...args: never[]) => object }).Suspending;

@@ -15,28 +15,32 @@
  * Invariant: `#slots[i]` exists for every index the allocator has handed out.
  * Invariant: a slot index is used by the allocator iff its V8Slot is leased
  *            (or being acquired/reset inside one synchronous call).
- * Invariant: `#kept[i]` (reuse) holds an instance whose memory is `#slots[i].memory`,
- *            linked to the import values in `#kept[i].linked`.
+ * Invariant: `#kept` (reuse, see kept-instances.ts) holds for slot i only an
+ *            instance whose memory is `#slots[i].memory`.
  * Invariant: every pooled reservation not yet used or cancelled, and every
  *            lease not yet released, is registered in `#registry`, so a slot
  *            whose holder is garbage-collected is retired, never leaked or reused.
  * Invariant: every instance is linked through guardImports, so no slot is
  *            given back while its instance runs (see instance-calls.ts).
  *            Instances of one slot on one memory share an InstanceCalls
- *            (`#links[i].calls`; `#kept[i].calls` for reuse is the same).
+ *            (`#links[i].calls`; a kept instance's calls for reuse are the same).
  * Invariant: `#links[i]`, when set, is slot i's last linking: imports guarded
  *            for `memory` from `values`. It holds the last tenant's import
  *            values while the slot is idle, and is dropped with the memory.
+ * Invariant: `#resets` is this pool's reset state (counters, each module's
+ *            auto policy), used by no other pool; closed with the pool.
  */
 import { CowpoolError } from '../errors.js';
 import { parseConfig } from '../config/load-config.js';
 import type { PoolConfig, PoolConfigInput } from '../config/pool-config-schema.js';
+import { createAutoResetPolicy } from '../policy/auto-reset-policy.js';
 import { IndexAllocator } from '../policy/index-allocator.js';
-import { resetModuleStatistics, resetStatistics, startResetCalibration, type ResetModeCounters } from '../slots/memory-reset.js';
+import { PoolResetState, startResetCalibration, type ResetModeCounters } from '../slots/memory-reset.js';
 import { SLOT_STATES, type SlotState } from '../slots/slot-state.js';
 import { V8Slot } from '../slots/v8-slot.js';
 import { residentPrivateBytesOf, type MemoryCounters } from './memory-counters.js';
-import { guardImports, importValues, InstanceCalls, relinkImports } from './instance-calls.js';
+import { guardImports, importValues, InstanceCalls, relinkImports, sameValues } from './instance-calls.js';
+import { KeptInstances } from './kept-instances.js';
 import { HostBinding, type HostFactory, type InstantiateOptions } from './host-context.js';
 import { SlotHostBindings } from './slot-host-bindings.js';
 import { installedWasiRunner } from './wasi-runner.js';
@@ -44,8 +48,8 @@ import type { RunWasiOptions } from '../host/run-wasi.js';
 import type { WasiResult } from '../host/wasi-run.js';
 import type { ReuseRefusal } from '../wasm/reuse-eligibility.js';
 import { Lease, type LeaseBacking } from './lease.js';
+import { nativeImageOf, releaseImage } from './pool-image.js';
 import { prepareModule, PreparedModule, type PoolFallbackReason, type PrepareOptions } from './prepared-module.js';
-import { InstanceSnapshot } from './reuse-snapshot.js';
 import { acquireWithin, SlotWaiters } from './slot-waiters.js';
 
 export type Imports = WebAssembly.Imports;
@@ -84,7 +88,7 @@ export interface PoolStats {
   /** Memory the resets did: bytes copied back (image or zeros) in total, and private bytes idle slots keep resident now. */
   memory: MemoryCounters;
   exhausted: number;
-  /** Process-wide reset counters, keyed by the mode that actually ran. */
+  /** This pool's reset counters, keyed by the mode that actually ran. */
   reset: Record<string, ResetModeCounters>;
   /** Each prepared module: how it is served and, once its slots were reset, the reset mode it asked for and the one that runs. */
   modules: ModuleStats[];
@@ -106,18 +110,6 @@ interface ReclaimToken {
   kind: 'lease' | 'reservation';
 }
 
-interface KeptInstance {
-  prepared: PreparedModule;
-  instance: WebAssembly.Instance;
-  /** The memory it was linked with: a slot that replaced its memory cannot keep the instance. */
-  memory: WebAssembly.Memory;
-  snapshot: InstanceSnapshot;
-  /** The import values it was linked with (see importValues). */
-  linked: unknown[];
-  /** Its calls in flight, shared by each lease it serves. */
-  calls: InstanceCalls;
-}
-
 /**
  * A slot's last linking. A tenant passing the same import values for the same
  * memory gets the same guarded imports: no wrapper is made on the hot path of
@@ -132,24 +124,23 @@ interface SlotLink {
 }
 
 /**
- * A kept instance (reuse) is handed only to a tenant whose import values
- * (importValues) are identical: otherwise its calls would reach the previous
- * tenant's host functions.
+ * The reset state of `pool`, for the bench and tests (the auto policy of a
+ * module: `poolResetState(pool).policyOf(prepared.slotKey)`). Not exported
+ * from the package.
  */
-function sameValues(a: readonly unknown[], b: readonly unknown[]): boolean {
-  return a.length === b.length && a.every((value, i) => Object.is(value, b[i]));
-}
+export let poolResetState: (pool: InstancePool) => PoolResetState;
 
 export class InstancePool {
   readonly config: PoolConfig;
   readonly #allocator: IndexAllocator;
   readonly #slots: V8Slot[] = [];
-  readonly #kept = new Map<number, KeptInstance>();
+  readonly #kept = new KeptInstances();
   readonly #links: (SlotLink | undefined)[] = [];
   readonly #hosts = new SlotHostBindings();
   readonly #waiters = new SlotWaiters();
   readonly #registry = new FinalizationRegistry<ReclaimToken>((token) => this.#reclaim(token));
   readonly #prepared = new Set<PreparedModule>();
+  readonly #resets = new PoolResetState(createAutoResetPolicy);
   #closed = false;
   readonly #counters = {
     active: 0, acquired: 0, released: 0, reclaimed: 0,
@@ -181,20 +172,21 @@ export class InstancePool {
   /**
    * A fresh instance of `prepared`, synchronously. Throws POOL_EXHAUSTED when
    * no slot is free. For a module prepared with `host`, the second argument
-   * is `{ data }` (the slot's host bindings are the imports).
+   * is `{ data }` (the slot's host bindings are the imports). `E` types
+   * `lease.exports`.
    */
-  instantiate(prepared: PreparedModule, imports?: Imports): Lease;
-  instantiate(prepared: PreparedModule, options: InstantiateOptions): Lease;
-  instantiate(prepared: PreparedModule, importsOrOptions?: Imports | InstantiateOptions): Lease;
-  instantiate(prepared: PreparedModule, imports: Imports | InstantiateOptions = {}): Lease {
+  instantiate<E extends object = Record<string, unknown>>(prepared: PreparedModule, imports?: Imports): Lease<E>;
+  instantiate<E extends object = Record<string, unknown>>(prepared: PreparedModule, options: InstantiateOptions): Lease<E>;
+  instantiate<E extends object = Record<string, unknown>>(prepared: PreparedModule, importsOrOptions?: Imports | InstantiateOptions): Lease<E>;
+  instantiate<E extends object = Record<string, unknown>>(prepared: PreparedModule, imports: Imports | InstantiateOptions = {}): Lease<E> {
     this.#assertOpen('instantiate()');
     this.#assertOwn(prepared);
-    if (!prepared.pooled) return this.#plainReservation(prepared).instantiate(imports);
+    if (!prepared.pooled) return this.#plainReservation(prepared).instantiate(imports) as Lease<E>;
     // The hot path: no Reservation object, nothing registered for reclaim
     // until the lease exists.
     const slot = this.#tryAcquireSlot(prepared);
     if (slot === null) throw this.#exhaustedError(prepared);
-    return this.#leaseInSlot(prepared, slot, imports);
+    return this.#leaseInSlot(prepared, slot, imports) as Lease<E>;
   }
 
   /**
@@ -220,8 +212,8 @@ export class InstancePool {
   }
 
   /** Like instantiate, but waits for a slot when the policy is `wait`. */
-  async instantiateAsync(prepared: PreparedModule, imports: Imports | InstantiateOptions = {}): Promise<Lease> {
-    return (await this.reserveAsync(prepared)).instantiate(imports);
+  async instantiateAsync<E extends object = Record<string, unknown>>(prepared: PreparedModule, imports: Imports | InstantiateOptions = {}): Promise<Lease<E>> {
+    return (await this.reserveAsync(prepared)).instantiate(imports) as Lease<E>;
   }
 
   /** Takes a slot for `prepared` and exposes its memory before the instance exists. */
@@ -285,7 +277,7 @@ export class InstancePool {
       resetFailures: c.resetFailures,
       exhausted: c.exhausted,
       memory: { bytesRestored: c.bytesRestored, residentPrivateBytes: residentPrivateBytesOf(this.#slots) },
-      reset: resetStatistics(),
+      reset: this.#resets.statistics(),
       modules: this.#moduleStats(),
     };
   }
@@ -305,14 +297,14 @@ export class InstancePool {
     this.#kept.clear();
     this.#links.length = 0;
     this.#hosts.clear();
-    for (const prepared of this.#prepared) prepared.image.release();
+    for (const prepared of this.#prepared) releaseImage(prepared.image);
     this.#prepared.clear();
+    this.#resets.close();
   }
 
   #moduleStats(): ModuleStats[] {
-    const byKey = resetModuleStatistics();
     return [...this.#prepared].map((p) => {
-      const reset = p.pooled ? byKey[p.slotKey] : undefined;
+      const reset = p.pooled ? this.#resets.module(p.slotKey) : undefined;
       return {
         name: p.name,
         pooled: p.pooled,
@@ -325,6 +317,10 @@ export class InstancePool {
 
   get closed(): boolean {
     return this.#closed;
+  }
+
+  static {
+    poolResetState = (pool) => pool.#resets;
   }
 
   #assertOpen(what: string): void {
@@ -357,12 +353,11 @@ export class InstancePool {
     else if (allocation.kind === 'cold') c.cold += 1;
     else c.evicted += 1;
     const slot = (this.#slots[allocation.slot] ??= new V8Slot(allocation.slot));
-    const kept = this.#kept.get(slot.id);
-    if (kept !== undefined && kept.prepared !== prepared) this.#kept.delete(slot.id);
+    this.#kept.forOtherModule(slot.id, prepared);
     try {
-      slot.acquire(prepared.image, prepared.shape!, prepared.strategy === 'copy' ? 'copy' : 'map');
+      slot.acquire(nativeImageOf(prepared.image), prepared.image.bytes, prepared.shape!, prepared.strategy === 'copy' ? 'copy' : 'map');
     } catch (e) {
-      this.#kept.delete(slot.id);
+      this.#kept.drop(slot.id);
       this.#allocator.free(slot.id, null);
       throw e;
     }
@@ -452,17 +447,14 @@ export class InstancePool {
   #instanceIn(prepared: PreparedModule, slot: V8Slot, memory: WebAssembly.Memory, imports: Imports): { instance: WebAssembly.Instance; calls: InstanceCalls } {
     const values = importValues(prepared, imports);
     if (prepared.strategy === 'reuse') {
-      const kept = this.#kept.get(slot.id);
-      if (kept !== undefined && kept.memory === memory && sameValues(kept.linked, values)) return kept;
-      // Other host functions (the kept instance would call the previous
-      // tenant's), or the slot's memory was replaced.
-      this.#kept.delete(slot.id);
+      const kept = this.#kept.reusable(slot.id, prepared, memory, values);
+      if (kept !== undefined) return kept;
     }
     const link = this.#link(prepared, slot, memory, imports, values);
     const instance = new WebAssembly.Instance(prepared.module, link.imports);
     // A module the rewind cannot make fresh (reuseRefusals) gets a new instance every time.
     if (prepared.reusable) {
-      this.#kept.set(slot.id, { prepared, instance, memory, snapshot: InstanceSnapshot.take(instance, prepared.layout.internals), linked: values, calls: link.calls });
+      this.#kept.keep(slot.id, prepared, instance, memory, values, link.calls);
     }
     return { instance, calls: link.calls };
   }
@@ -517,26 +509,25 @@ export class InstancePool {
       // Nothing will be served from it again: drop the memory rather than
       // reset it (its image's memfd reference was already released).
       slot.retire();
-      this.#kept.delete(slot.id);
+      this.#kept.drop(slot.id);
       this.#links[slot.id] = undefined;
       this.#allocator.free(slot.id, null);
       this.#waiters.notify();
       return;
     }
-    const kept = this.#kept.get(slot.id);
-    if (kept !== undefined && !kept.snapshot.restorable()) this.#kept.delete(slot.id);
+    this.#kept.beforeReset(slot.id);
     try {
-      slot.release(prepared.resetSettings, prepared.slotKey);
+      slot.release(prepared.resetSettings, this.#resets, prepared.slotKey);
       c.bytesRestored += slot.lastResetCopied;
-      this.#kept.get(slot.id)?.snapshot.restore();
+      this.#kept.afterReset(slot.id);
     } catch {
       // The slot is `unknown` now: its next use does a full reset, so no data
       // survives. The failure is counted, not thrown at the tenant.
       c.resetFailures += 1;
-      this.#kept.delete(slot.id);
+      this.#kept.drop(slot.id);
     }
     if (slot.state === 'retired') {
-      this.#kept.delete(slot.id);
+      this.#kept.drop(slot.id);
       this.#links[slot.id] = undefined;
     }
     this.#allocator.free(slot.id, slot.state === 'clean' ? prepared.slotKey : null);
@@ -564,7 +555,7 @@ export class InstancePool {
     // Something may still hold the raw instance or memory; a retired memory
     // is never handed to another tenant.
     slot.retire();
-    this.#kept.delete(slot.id);
+    this.#kept.drop(slot.id);
     this.#links[slot.id] = undefined;
     this.#hosts.of(slot.id)?.detach();
     this.#allocator.free(slot.id, null);

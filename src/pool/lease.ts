@@ -32,9 +32,14 @@ export interface LeaseBacking {
   giveBack(): void;
 }
 
-export class Lease implements ExportsOwner {
+/**
+ * `E` is the shape of the module's exports as the caller knows it
+ * (`pool.instantiate<{ add(a: number, b: number): number }>(prepared)`); the
+ * pool does not check it against the module.
+ */
+export class Lease<E extends object = Record<string, unknown>> implements ExportsOwner {
   #backing: LeaseBacking | null;
-  #exports: Record<string, unknown> | null = null;
+  #exports: E | null = null;
   readonly #thread = threadId;
 
   constructor(
@@ -45,14 +50,14 @@ export class Lease implements ExportsOwner {
   }
 
   /** The instance's exports; function exports throw LEASE_RELEASED once released. */
-  get exports(): Record<string, unknown> {
+  get exports(): E {
     this.assertActive('exports');
-    return (this.#exports ??= createExportsView(this.prepared.module, this.prepared.layout.exports, this));
+    return (this.#exports ??= createExportsView(this.prepared.module, this.prepared.layout.exports, this) as E);
   }
 
   /**
-   * Names of the original module's exports (the view's properties live on
-   * its prototype, so `Object.keys(lease.exports)` does not list them).
+   * Names of the original module's exports, in order (what
+   * `Object.keys(lease.exports)` lists too).
    */
   get exportNames(): string[] {
     return this.prepared.layout.exports.map((e) => e.name);

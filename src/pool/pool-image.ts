@@ -11,26 +11,47 @@
  * nothing private, on hosts without a shared zero page too (DESIGN
  * invariant 8). A memory with no data gets an image of holes only.
  *
- * Invariant: `native` is null iff the image has no byte at all (no data and
+ * Invariant: `#native` is null iff the image has no byte at all (no data and
  *            a 0-byte memory); then `key` is `empty`.
+ * Invariant: `#native` (the addon's handle: its fd, its release) is reachable
+ *            only through nativeImageOf, which the package does not export;
+ *            only an image a user made with RawSlotPool#image can be released
+ *            by the user (`#userReleasable`), a prepared module's is released
+ *            by its pool's close().
  */
+import { CowpoolError } from '../errors.js';
 import { addon, native, type NativeImage } from '../native/addon.js';
-import type { SlotImage } from '../slots/v8-slot.js';
 
-export class PoolImage implements SlotImage {
+/** The addon's handle of `image` (package-internal: slots and pools use it, users never see it). */
+export let nativeImageOf: (image: PoolImage) => NativeImage | null;
+/** Drops the pool's reference to `image`'s memfd, whoever made it (a pool closing). */
+export let releaseImage: (image: PoolImage) => void;
+
+export class PoolImage {
   /** Affinity key: the hash of the data and file length, or `empty` without an image. */
   readonly key: string;
+  readonly #native: NativeImage | null;
+  readonly #userReleasable: boolean;
 
   private constructor(
-    readonly native: NativeImage | null,
+    image: NativeImage | null,
+    /** The data bytes (no holes), for the copy strategy. */
     readonly bytes: Uint8Array,
+    userReleasable: boolean,
   ) {
-    this.key = native === null ? 'empty' : native.hash;
+    this.#native = image;
+    this.#userReleasable = userReleasable;
+    this.key = image === null ? 'empty' : image.hash;
+  }
+
+  static {
+    nativeImageOf = (image) => image.#native;
+    releaseImage = (image) => image.#native?.release();
   }
 
   /** Length of the mapping: the file size (0 without an image). */
   get byteLength(): number {
-    return this.native === null ? 0 : this.native.byteLength;
+    return this.#native === null ? 0 : this.#native.byteLength;
   }
 
   /**
@@ -38,14 +59,22 @@ export class PoolImage implements SlotImage {
    * identical one already made). `byteLength`: the memory's initial size for
    * a V8 slot; omitted, the data rounded up to a page (raw slots).
    */
-  static create(bytes: Uint8Array, byteLength = 0): PoolImage {
-    if (bytes.length === 0 && byteLength === 0) return new PoolImage(null, bytes);
+  static create(bytes: Uint8Array, byteLength = 0, options: { userReleasable?: boolean } = {}): PoolImage {
+    const userReleasable = options.userReleasable ?? false;
+    if (bytes.length === 0 && byteLength === 0) return new PoolImage(null, bytes, userReleasable);
     const image = native(() => new (addon().Image)(bytes, byteLength === 0 ? undefined : byteLength));
-    return new PoolImage(image, bytes);
+    return new PoolImage(image, bytes, userReleasable);
   }
 
-  /** Drops this holder's reference to the memfd; slots that map it keep it alive. */
+  /**
+   * Drops this holder's reference to the memfd (an image from
+   * RawSlotPool#image, once no acquire will name it again); slots that map
+   * it keep it alive. A prepared module's image is its pool's to release.
+   */
   release(): void {
-    this.native?.release();
+    if (!this.#userReleasable) {
+      throw new CowpoolError('WRONG_OWNER', "this image belongs to a prepared module; its pool releases it on close()");
+    }
+    this.#native?.release();
   }
 }

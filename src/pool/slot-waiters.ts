@@ -41,6 +41,8 @@ export class SlotWaiters {
    * the freed slot (e.g. its module is at maxSlotsPerImage) but another could.
    */
   notify(): void {
+    // Every release calls this; with nobody waiting it must not allocate.
+    if (this.queue.length === 0) return;
     for (const waiter of this.queue.splice(0)) {
       clearTimeout(waiter.timer);
       waiter.resolve();

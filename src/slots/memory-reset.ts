@@ -1,14 +1,20 @@
 /**
  * How a slot's memory is put back to "image then zeros" after a tenant.
- * The slot types call only the reset functions here; the mode logic lives here
- * and in the reset-* files next to it.
+ * The slot types call only the reset functions here. The facts of each mode
+ * are the table in reset-mode-table.ts; auto's choice is the pool's policy
+ * (src/policy/auto-reset-policy.ts, reached through auto-reset-chooser.ts).
+ * A reset reads choose → run → record:
  *
- *   settings.mode ──► auto? ──► per-module AutoResetPolicy picks ──┐
- *        │ fixed                                                   ▼
- *        └──► activeModeFor (fallback when a facility is missing) ─► native reset
- *                                                                   │ stats
- *   SlotResetState (per slot) ◄── trim / cap / tracking bookkeeping ◄┘
- *   reset-statistics (per mode, per module) ◄───────────────────────┘
+ *   chooseReset: settings.mode ──► auto? ──► the pool's auto policy for the module picks ─┐
+ *                     │ fixed                                                            ▼
+ *                     └──► activeModeFor (the table's fallbacks) ──────────► mode + native flags
+ *   runReset:    the addon's reset (a second pass when track-writes must check its cap), timed
+ *   recordReset: the policy observes; SlotResetState (per slot: trim / cap / tracking
+ *                bookkeeping) and PoolResetState (per pool: counters per mode and module) count
+ *
+ * Every reset names its pool's state, its slot's state and its module: no
+ * reset state is process-wide. Only the kernel's capabilities and the fault
+ * prices (startResetCalibration) are.
  *
  * Modes (see ResetModeName): madvise drops every private page; keep-resident
  * copies the first keepResidentBytes back and drops the rest; restore-dirty
@@ -18,6 +24,7 @@
  * per module. The resident private set of the copying modes is capped by
  * maxResidentBytes and dropped every trimEvery resets.
  */
+import { fromNative } from '../errors.js';
 import {
   addon,
   native,
@@ -31,19 +38,22 @@ import {
 } from '../native/addon.js';
 import {
   activeModeFor,
+  autoCandidatesFor,
   canCountPages,
-  nativeModeOf,
+  fallbackModeFor,
+  RESET_MODE_TABLE,
+  type ResetModeFacts,
   resetCapabilities,
-  restoreDirtyMode,
   type ActiveResetMode,
   type ResetCapabilities,
+  type FixedResetMode,
   type ResetFeature,
-} from './reset-active-mode.js';
-import { AutoResetPolicy, type AutoObservation, type ResetCostModel } from './reset-auto-policy.js';
-import { SlotResetState, type ResetRecord } from './reset-slot-state.js';
-import { countModuleReset, countReset } from './reset-statistics.js';
+  type ResetModeName,
+} from './reset-mode-table.js';
+import type { AutoObservation, AutoResetChooser } from './auto-reset-chooser.js';
+import type { PoolResetState } from './pool-reset-state.js';
+import type { ResetRecord, SlotResetState } from './reset-slot-state.js';
 
-export type ResetModeName = 'madvise' | 'keep-resident' | 'restore-dirty' | 'track-writes' | 'auto';
 
 export interface ResetSettings {
   mode: ResetModeName;
@@ -57,49 +67,25 @@ export interface ResetSettings {
   disable?: readonly ResetFeature[];
 }
 
-export const DEFAULT_RESET: ResetSettings = {
-  mode: 'auto',
-  keepResidentBytes: 1 << 20,
-  maxResidentBytes: 16 << 20,
-  trimEvery: 1000,
-};
-
-/** Who is being reset, for per-slot bookkeeping and per-module choices. Both optional. */
+/** Who is being reset: the owning pool's state, the slot's own state, and the module it serves. */
 export interface ResetContext {
-  /**
-   * The module the slot serves (auto decides per key; statistics are kept
-   * per key). Default: the image's content hash and the range length.
-   */
-  key?: string;
-  /** The slot's own state. Default: one kept per range address. */
-  slot?: SlotResetState;
+  /** The pool's reset state: counters, and the auto policy of each module it serves. */
+  readonly pool: PoolResetState;
+  /** The slot's own state. */
+  readonly slot: SlotResetState;
+  /** The module the slot serves (auto decides per module; statistics are kept per module). */
+  readonly key: string;
 }
 
 export { SlotResetState, type ResetRecord } from './reset-slot-state.js';
-export type { ActiveResetMode, ResetFeature } from './reset-active-mode.js';
-export {
-  countReset,
-  resetModuleStatistics,
-  resetStatistics,
-  type ModuleResetStatistics,
-  type ResetModeCounters,
-} from './reset-statistics.js';
-
-/** Settings for one module: the pool's settings with the module's own overrides on top. */
-export function resetSettingsFor(base: ResetSettings, override?: Partial<ResetSettings>): ResetSettings {
-  if (override === undefined) return base;
-  const merged: ResetSettings = { ...base };
-  for (const [k, v] of Object.entries(override) as [keyof ResetSettings, unknown][]) {
-    if (v !== undefined) (merged as unknown as Record<string, unknown>)[k] = v;
-  }
-  return merged;
-}
+export { PoolResetState, type ModuleResetStatistics, type ResetModeCounters } from './pool-reset-state.js';
+export type { ActiveResetMode, FixedResetMode, ResetFeature, ResetModeName } from './reset-mode-table.js';
 
 export interface ResetSupportReport {
   readonly native: NativeResetSupport;
   readonly capabilities: ResetCapabilities;
   /** The mode each fixed request runs as here. */
-  readonly modes: Readonly<Record<'madvise' | 'keep-resident' | 'restore-dirty' | 'track-writes', ActiveResetMode>>;
+  readonly modes: Readonly<Record<FixedResetMode, ActiveResetMode>>;
   /** The modes auto chooses between here. */
   readonly autoCandidates: readonly ActiveResetMode[];
 }
@@ -111,8 +97,8 @@ export function resetSupport(settings: Pick<ResetSettings, 'disable'> = {}): Res
     native: nativeSupport(),
     capabilities: caps,
     modes: {
-      madvise: 'madvise',
-      'keep-resident': 'keep-resident',
+      madvise: activeModeFor('madvise', caps),
+      'keep-resident': activeModeFor('keep-resident', caps),
       'restore-dirty': activeModeFor('restore-dirty', caps),
       'track-writes': activeModeFor('track-writes', caps),
     },
@@ -125,13 +111,9 @@ export function resetV8Memory(
   buffer: ArrayBuffer,
   image: NativeImage | null,
   settings: ResetSettings,
-  context: ResetContext = {},
+  context: ResetContext,
 ): number {
-  const slot = context.slot ?? stateForAddress(native(() => addon().memoryAddress(buffer)));
-  const key = context.key ?? defaultKey(image, buffer.byteLength);
-  const { keepResidentBytes, maxResidentBytes } = settings;
-  return performReset(settings, key, slot, (mode, flags, stats) =>
-    addon().resetMemory(buffer, image, mode, keepResidentBytes, maxResidentBytes, flags, stats));
+  return performReset(settings, context, buffer, image, null, 0);
 }
 
 /** Resets a raw slot to its image, zeros, and `initialBytes`. Returns bytes copied. */
@@ -139,13 +121,9 @@ export function resetRawSlot(
   slot: NativeRawSlot,
   initialBytes: number,
   settings: ResetSettings,
-  context: ResetContext = {},
+  context: ResetContext,
 ): number {
-  const state = context.slot ?? stateForAddress(slot.address);
-  const key = context.key ?? `raw:${slot.imageLength}`;
-  const { keepResidentBytes, maxResidentBytes } = settings;
-  return performReset(settings, key, state, (mode, flags, stats) =>
-    slot.reset(mode, keepResidentBytes, initialBytes, maxResidentBytes, flags, stats));
+  return performReset(settings, context, null, null, slot, initialBytes);
 }
 
 /** Bytes of a memory held in private pages: what the next reset has to deal with (diagnostic). */
@@ -163,10 +141,11 @@ export function rawSlotResidentPrivateBytes(slot: NativeRawSlot): number {
  * (on a thread-pool thread) unless it started already on this thread;
  * resolves when it is done. Never rejects: a failed measurement leaves the
  * fallback prices in place and is not tried again. Until it resolves, auto
- * prices with the fallback model; when it does, every policy re-decides.
+ * prices with the fallback model; once it has, each policy re-decides at its
+ * next reset (no list of policies is kept: they belong to their pools).
  */
 export function startResetCalibration(): Promise<void> {
-  if (calibration !== undefined) return calibration;
+  if (calibrating !== undefined) return calibrating;
   let measuring: Promise<NativeResetCalibration>;
   try {
     measuring = native(() => addon().calibrateResetAsync());
@@ -174,31 +153,22 @@ export function startResetCalibration(): Promise<void> {
     // No addon here (the pool serves modules the plain way): nothing to price.
     measuring = Promise.reject(new Error('no addon'));
   }
-  calibration = measuring.then(
+  calibrating = measuring.then(
     (c) => {
-      costModel = modelOf(c);
-      for (const policy of policies.values()) policy.reprice(costModel);
+      measured = c;
     },
     () => undefined,
   );
-  return calibration;
-}
-
-/** The auto policy of a module key, if auto has reset it (diagnostics and tests). */
-export function autoPolicyFor(key: string): AutoResetPolicy | undefined {
-  return policies.get(key);
+  return calibrating;
 }
 
 // ---------------------------------------------------------------------------
 
-type NativeCall = (mode: number, flags: number, stats: Float64Array) => number;
-
 let supportCache: NativeResetSupport | undefined;
 const capabilityCache = new Map<string, ResetCapabilities>();
-const policies = new Map<string, AutoResetPolicy>();
 /** The measured prices, once this thread's calibration promise resolved. */
-let costModel: ResetCostModel | undefined;
-let calibration: Promise<void> | undefined;
+let measured: NativeResetCalibration | undefined;
+let calibrating: Promise<void> | undefined;
 let threadCounting: boolean | undefined;
 // Reused for every reset on this thread: the native call fills it synchronously.
 const stats = new Float64Array(RESET_STAT.length);
@@ -230,97 +200,20 @@ function canCountThreadFaults(): boolean {
  * restore-dirty and track-writes need the page scans.
  */
 function autoCandidates(caps: ResetCapabilities): ActiveResetMode[] {
-  const out: ActiveResetMode[] = ['madvise'];
-  if (canCountPages(caps)) {
-    const restore = restoreDirtyMode(caps);
-    if (restore !== 'madvise') out.push(restore);
-    if (caps.trackWrites) out.push('track-writes');
-  }
-  if (canCountThreadFaults()) out.push('keep-resident');
-  return out;
+  return autoCandidatesFor(caps, canCountThreadFaults());
 }
 
 /**
- * Prices used until (or, if it fails, instead of) the measurement: a fault
- * as dear as on the slowest host measured (DESIGN.md, "Measured since"), so
- * the modes that spare the tenant faults are not underpriced meanwhile.
+ * The pool's auto policy for `key`, made by the pool's factory on first use
+ * and recalibrated when the measurement finished since it last reset.
  */
-const FALLBACK_MODEL: ResetCostModel = { cowFaultUs: 10, wpFaultUs: 2, copyPageUs: 0.15 };
-
-function modelOf(c: NativeResetCalibration): ResetCostModel {
-  return {
-    // A tenant's faults after a reset are copy-on-write (image pages) or zero-fill (the rest): price the dearer.
-    cowFaultUs: Math.max(c.cowFaultNs, c.zeroFaultNs) / 1000,
-    wpFaultUs: c.wpFaultNs === null ? null : c.wpFaultNs / 1000,
-    copyPageUs: c.copyPageNs / 1000,
-  };
-}
-
-function modelForThisMachine(caps: ResetCapabilities): ResetCostModel {
-  if (costModel !== undefined) return costModel;
-  // Off the hot path: the measurement runs on another thread; this policy
-  // starts with the fallback prices and is repriced when it is done.
-  void startResetCalibration();
-  return { ...FALLBACK_MODEL, wpFaultUs: caps.trackWrites ? FALLBACK_MODEL.wpFaultUs : null };
-}
-
-function policyFor(key: string, caps: ResetCapabilities): AutoResetPolicy {
-  let policy = policies.get(key);
-  if (policy === undefined) {
-    const candidates = autoCandidates(caps);
-    policy = new AutoResetPolicy(
-      candidates,
-      candidates.length > 1 ? modelForThisMachine(caps) : { cowFaultUs: 0, wpFaultUs: null, copyPageUs: 0 },
-    );
-    policies.set(key, policy);
-  }
+function policyFor(pool: PoolResetState, key: string, caps: ResetCapabilities): AutoResetChooser {
+  // Off the hot path: the measurement runs on another thread; a policy made
+  // before it is done prices with the fallback and is recalibrated after.
+  if (measured === undefined) void startResetCalibration();
+  const policy = pool.policyOf(key) ?? pool.autoPolicy(key, autoCandidates(caps), measured ?? null, caps.trackWrites);
+  if (measured !== undefined && policy.candidates.length > 1 && policy.calibration !== measured) policy.recalibrate(measured);
   return policy;
-}
-
-function defaultKey(image: NativeImage | null, length: number): string {
-  return `${image === null ? 'zero' : image.hash}:${length}`;
-}
-
-/** Per-address slot states for callers that pass none. Bounded: the oldest go first. */
-const byAddress = new Map<bigint, SlotResetState>();
-const MAX_ADDRESS_STATES = 4096;
-
-function stateForAddress(address: bigint): SlotResetState {
-  let s = byAddress.get(address);
-  if (s === undefined) {
-    s = new SlotResetState();
-    // Unknown history: the first reset is not a fair sample and tracking must re-check.
-    s.remapped();
-    if (byAddress.size >= MAX_ADDRESS_STATES) {
-      const oldest = byAddress.keys().next();
-      if (oldest.done !== true) byAddress.delete(oldest.value);
-    }
-    byAddress.set(address, s);
-  }
-  return s;
-}
-
-interface NativeStats {
-  copied: number;
-  bytesDiscarded: number;
-  pagesScanned: number;
-  dirtyPages: number;
-  /** Private pages resident after the reset, null when the native call did not count. */
-  kept: number | null;
-  outcome: number;
-}
-
-function runNative(call: NativeCall, mode: number, flags: number): NativeStats {
-  const copied = native(() => call(mode, flags, stats));
-  const keptRaw = stats[RESET_STAT.privatePagesKept] ?? -1;
-  return {
-    copied,
-    bytesDiscarded: stats[RESET_STAT.bytesDiscarded] ?? 0,
-    pagesScanned: stats[RESET_STAT.pagesScanned] ?? 0,
-    dirtyPages: stats[RESET_STAT.dirtyPages] ?? 0,
-    kept: keptRaw >= 0 ? keptRaw : null,
-    outcome: stats[RESET_STAT.outcome] ?? 0,
-  };
 }
 
 /**
@@ -332,33 +225,97 @@ function runNative(call: NativeCall, mode: number, flags: number): NativeStats {
  */
 const SWEEP_EVERY = 16;
 
-function performReset(settings: ResetSettings, key: string, slot: SlotResetState, call: NativeCall): number {
-  const caps = capabilitiesFor(settings.disable);
-  const policy = settings.mode === 'auto' ? policyFor(key, caps) : null;
-  let mode: ActiveResetMode = policy !== null ? policy.mode : activeModeFor(settings.mode as Exclude<ResetModeName, 'auto'>, caps);
-  // A slot whose range could not be registered runs the next mode down.
-  if (mode === 'track-writes' && slot.trackingFailed) mode = restoreDirtyMode(caps);
+/** What one reset does: chosen by chooseReset, run by runReset, recorded by recordReset. */
+interface ResetPlan {
+  requested: ResetModeName;
+  mode: ActiveResetMode;
+  facts: ResetModeFacts;
+  flags: number;
+  policy: AutoResetChooser | null;
+  /** The slot's private pages before the reset, when known exactly. */
+  keptBefore: number | null;
+  /** The slot's last reset ran in another mode: not a representative sample. */
+  warmup: boolean;
+  /** The faults of the tenancy that just ended, when the policy asked for them. */
+  tenantFaults: number | null;
+}
 
-  const pageSize = addon().pageSize;
+/** What the native reset reported (RESET_STAT), summed over its passes. */
+interface ResetResult {
+  copied: number;
+  bytesDiscarded: number;
+  pagesScanned: number;
+  /** RESET_STAT.foundPages: private pages found, or (track-writes) pages written since the last reset. */
+  foundPages: number;
+  /** Private pages resident after the reset, null when the native call did not count. */
+  kept: number | null;
+  outcome: number;
+  micros: number;
+}
+
+/**
+ * The plan and result of the reset running now. A reset is synchronous and
+ * never re-entered (the addon calls no JS), so one of each per thread
+ * serves every reset: the hot path allocates neither.
+ */
+const scratchPlan: ResetPlan = {
+  requested: 'madvise', mode: 'madvise', facts: RESET_MODE_TABLE.madvise, flags: 0,
+  policy: null, keptBefore: null, warmup: false, tenantFaults: null,
+};
+const scratchResult: ResetResult = { copied: 0, bytesDiscarded: 0, pagesScanned: 0, foundPages: 0, kept: null, outcome: 0, micros: 0 };
+
+/** choose → run → record. A reset that throws leaves the slot `failed` and counts nothing. */
+function performReset(
+  settings: ResetSettings,
+  context: ResetContext,
+  buffer: ArrayBuffer | null,
+  image: NativeImage | null,
+  raw: NativeRawSlot | null,
+  initialBytes: number,
+): number {
+  const plan = chooseReset(settings, context);
+  let result: ResetResult;
+  try {
+    result = runReset(plan, settings, context.slot, buffer, image, raw, initialBytes);
+  } catch (e) {
+    plan.policy = null;
+    context.slot.failed();
+    throw e;
+  }
+  recordReset(plan, result, settings, context);
+  // The scratch plan must not keep a closed pool's policy alive.
+  plan.policy = null;
+  return result.copied;
+}
+
+/** The mode (fixed, or the pool's auto policy's choice, after fallbacks) and the native flags for it. */
+function chooseReset(settings: ResetSettings, context: ResetContext): ResetPlan {
+  const { slot } = context;
+  const caps = capabilitiesFor(settings.disable);
+  const policy = settings.mode === 'auto' ? policyFor(context.pool, context.key, caps) : null;
+  let mode: ActiveResetMode = policy !== null ? policy.mode : activeModeFor(settings.mode as ActiveResetMode, caps);
+  // A slot whose range could not be registered runs the next mode down.
+  if (slot.trackingFailed && RESET_MODE_TABLE[mode].counted === 'tracked') mode = fallbackModeFor(mode, caps);
+  const facts = RESET_MODE_TABLE[mode];
+  const tracked = facts.counted === 'tracked';
+
   let flags = 0;
-  if (mode !== 'madvise' && settings.trimEvery > 0 && slot.resetsSinceDiscard + 1 >= settings.trimEvery) {
+  if (facts.keepsPagesResident && settings.trimEvery > 0 && slot.resetsSinceDiscard + 1 >= settings.trimEvery) {
     flags |= NativeResetFlag.trim;
-  } else if ((mode === 'restore-dirty' || mode === 'restore-dirty-pread') && (slot.resetsSinceDiscard + 1) % SWEEP_EVERY === 0) {
+  } else if (facts.counted === 'restored' && (slot.resetsSinceDiscard + 1) % SWEEP_EVERY === 0) {
     flags |= NativeResetFlag.sweep;
   }
   // A slot leaving track-writes (or remapped, so its history is unknown)
   // drops its registration: markers left behind slow every later scan.
-  if (mode !== 'track-writes' && caps.trackWrites && (slot.lastMode === 'track-writes' || slot.lastMode === null)) {
+  if (!tracked && caps.trackWrites && (slot.lastMode === null || RESET_MODE_TABLE[slot.lastMode].counted === 'tracked')) {
     flags |= NativeResetFlag.untrack;
   }
   const counting = policy !== null && policy.wantsCounts;
-  if (counting && mode === 'madvise' && canCountPages(caps)) flags |= NativeResetFlag.count;
-  if (mode === 'track-writes' && (counting || slot.privateUpperBound * pageSize > settings.maxResidentBytes)) {
+  if (counting && facts.counted === 'dropped' && canCountPages(caps)) flags |= NativeResetFlag.count;
+  if (tracked && (counting || slot.privateUpperBound * addon().pageSize > settings.maxResidentBytes)) {
     flags |= NativeResetFlag.checkCap;
   }
 
-  const keptBefore = slot.keptPrivatePages;
-  const warmup = slot.lastMode !== mode;
   // The faults of the tenancy that just ended, when the policy asked for them
   // at the last reset (read before the reset: its own faults are in its time).
   let tenantFaults: number | null = null;
@@ -366,59 +323,114 @@ function performReset(settings: ResetSettings, key: string, slot: SlotResetState
     const now = addon().threadMinorFaults();
     if (now !== null) tenantFaults = Math.max(0, now - slot.tenancyFaultsAt);
   }
-  slot.tenancyFaultsAt = null;
-  const nativeMode = nativeModeOf(mode);
+  const plan = scratchPlan;
+  plan.requested = settings.mode;
+  plan.mode = mode;
+  plan.facts = facts;
+  plan.flags = flags;
+  plan.policy = policy;
+  plan.keptBefore = slot.keptPrivatePages;
+  plan.warmup = slot.lastMode !== mode;
+  plan.tenantFaults = tenantFaults;
+  return plan;
+}
+
+/** Runs the plan's native reset (twice when track-writes must check its cap) and times it. */
+function runReset(
+  plan: ResetPlan,
+  settings: ResetSettings,
+  slot: SlotResetState,
+  buffer: ArrayBuffer | null,
+  image: NativeImage | null,
+  raw: NativeRawSlot | null,
+  initialBytes: number,
+): ResetResult {
+  const { maxResidentBytes } = settings;
   const t0 = performance.now();
-  let r: NativeStats;
-  try {
-    r = runNative(call, nativeMode, flags);
-    // track-writes without a count only knows an upper bound on the private
-    // pages: what was there plus what this tenant wrote. When that bound
-    // passes the cap, count now (nothing was written since the restore, so
-    // the second pass only scans) and discard if the cap is really passed.
-    if (
-      mode === 'track-writes'
-      && r.kept === null
-      && (slot.privateUpperBound + r.dirtyPages) * pageSize > settings.maxResidentBytes
-    ) {
-      const check = runNative(call, nativeMode, NativeResetFlag.checkCap);
-      r = {
-        copied: r.copied + check.copied,
-        bytesDiscarded: r.bytesDiscarded + check.bytesDiscarded,
-        pagesScanned: r.pagesScanned + check.pagesScanned,
-        dirtyPages: r.dirtyPages,
-        kept: check.kept,
-        outcome: r.outcome | check.outcome,
-      };
-    }
-  } catch (e) {
-    slot.failed();
-    throw e;
+  let copied = nativeReset(plan.facts.native, plan.flags, settings, buffer, image, raw, initialBytes);
+  let bytesDiscarded = stats[RESET_STAT.bytesDiscarded] ?? 0;
+  let pagesScanned = stats[RESET_STAT.pagesScanned] ?? 0;
+  const foundPages = stats[RESET_STAT.foundPages] ?? 0;
+  let keptRaw = stats[RESET_STAT.privatePagesKept] ?? -1;
+  let outcome = stats[RESET_STAT.outcome] ?? 0;
+  // track-writes without a count only knows an upper bound on the private
+  // pages: what was there plus what this tenant wrote. When that bound
+  // passes the cap, count now (nothing was written since the restore, so
+  // the second pass only scans) and discard if the cap is really passed.
+  if (
+    plan.facts.counted === 'tracked'
+    && keptRaw < 0
+    && (slot.privateUpperBound + foundPages) * addon().pageSize > maxResidentBytes
+  ) {
+    copied += nativeReset(plan.facts.native, NativeResetFlag.checkCap, settings, buffer, image, raw, initialBytes);
+    bytesDiscarded += stats[RESET_STAT.bytesDiscarded] ?? 0;
+    pagesScanned += stats[RESET_STAT.pagesScanned] ?? 0;
+    keptRaw = stats[RESET_STAT.privatePagesKept] ?? -1;
+    outcome |= stats[RESET_STAT.outcome] ?? 0;
   }
   const micros = (performance.now() - t0) * 1000;
-  const { copied, outcome, dirtyPages, kept } = r;
-  const discardedAll = mode === 'madvise'
-    || (outcome & (NativeResetOutcome.trimmed | NativeResetOutcome.overCap | NativeResetOutcome.rearmed | NativeResetOutcome.trackingFailed)) !== 0;
+  const result = scratchResult;
+  result.copied = copied;
+  result.bytesDiscarded = bytesDiscarded;
+  result.pagesScanned = pagesScanned;
+  result.foundPages = foundPages;
+  result.kept = keptRaw >= 0 ? keptRaw : null;
+  result.outcome = outcome;
+  result.micros = micros;
+  return result;
+}
+
+/** One pass of the addon's reset over a V8 memory's buffer or a raw slot; fills `stats`. */
+function nativeReset(
+  mode: number,
+  flags: number,
+  settings: ResetSettings,
+  buffer: ArrayBuffer | null,
+  image: NativeImage | null,
+  raw: NativeRawSlot | null,
+  initialBytes: number,
+): number {
+  const { keepResidentBytes, maxResidentBytes } = settings;
+  try {
+    return raw !== null
+      ? raw.reset(mode, keepResidentBytes, initialBytes, maxResidentBytes, flags, stats)
+      : addon().resetMemory(buffer as ArrayBuffer, image, mode, keepResidentBytes, maxResidentBytes, flags, stats);
+  } catch (e) {
+    throw fromNative(e);
+  }
+}
+
+/** Tells the policy, updates the slot's bookkeeping and counts the reset in its pool. */
+function recordReset(plan: ResetPlan, r: ResetResult, settings: ResetSettings, context: ResetContext): void {
+  const { slot } = context;
+  const { mode, facts, policy } = plan;
+  const { copied, outcome, foundPages, kept } = r;
+  const pageSize = addon().pageSize;
+  const tracked = facts.counted === 'tracked';
   const record: ResetRecord = {
-    requested: settings.mode,
+    requested: plan.requested,
     mode,
-    micros,
+    micros: r.micros,
     bytesCopied: copied,
     bytesDiscarded: r.bytesDiscarded,
     pagesScanned: r.pagesScanned,
-    dirtyPages,
+    writtenPages: tracked ? foundPages : null,
+    privatePagesFound: !tracked && (facts.counted === 'restored' || (plan.flags & NativeResetFlag.count) !== 0) ? foundPages : null,
     privatePagesKept: kept,
     trimmed: (outcome & NativeResetOutcome.trimmed) !== 0,
     overCap: (outcome & NativeResetOutcome.overCap) !== 0,
     rearmed: (outcome & NativeResetOutcome.rearmed) !== 0,
   };
 
+  slot.tenancyFaultsAt = null;
   if (policy !== null) {
     const privateLimit = Math.min(stats[RESET_STAT.rangePages] ?? 0, Math.floor(settings.maxResidentBytes / pageSize));
-    policy.observe(observation(mode, flags, micros, r, keptBefore, copied / pageSize, privateLimit, warmup, tenantFaults));
+    policy.observe(observation(plan, r, copied / pageSize, privateLimit));
     if (policy.wantsTenantFaults) slot.tenancyFaultsAt = addon().threadMinorFaults();
   }
 
+  const discardedAll = !facts.keepsPagesResident
+    || (outcome & (NativeResetOutcome.trimmed | NativeResetOutcome.overCap | NativeResetOutcome.rearmed | NativeResetOutcome.trackingFailed)) !== 0;
   slot.resetsSinceDiscard = discardedAll ? 0 : slot.resetsSinceDiscard + 1;
   if (kept !== null) {
     slot.keptPrivatePages = kept;
@@ -427,62 +439,53 @@ function performReset(settings: ResetSettings, key: string, slot: SlotResetState
     // track-writes without a count: what was private stays private and every
     // written page joined it, so the bound grows by the written pages.
     slot.keptPrivatePages = null;
-    slot.privateUpperBound += dirtyPages;
+    slot.privateUpperBound += foundPages;
   }
   if ((outcome & NativeResetOutcome.trackingFailed) !== 0) slot.trackingFailed = true;
   slot.lastMode = mode;
   slot.last = record;
 
-  countReset(mode, copied, record);
-  countModuleReset(key, record, policy);
-  return copied;
+  context.pool.count(context.key, record, policy);
 }
 
 /**
  * Turns one reset's numbers into what the previous tenant's faults cost (see
- * reset-auto-policy.ts). Builds the whole object in one literal: it runs on
+ * src/policy/auto-reset-policy.ts). Builds the whole object in one literal: it runs on
  * every auto reset, and spreading a partial one cost more than the rest of
  * the bookkeeping together (measured: 1.8 µs).
  */
-function observation(
-  mode: ActiveResetMode,
-  flags: number,
-  micros: number,
-  r: NativeStats,
-  keptBefore: number | null,
-  copiedPages: number,
-  privateLimit: number,
-  warmup: boolean,
-  tenantFaults: number | null,
-): AutoObservation {
-  const { dirtyPages, kept: keptAfter, outcome } = r;
+function observation(plan: ResetPlan, r: ResetResult, copiedPages: number, privateLimit: number): AutoObservation {
+  const { mode, flags, keptBefore, warmup, tenantFaults } = plan;
+  const { micros, foundPages, kept: keptAfter, outcome } = r;
+  const counted = plan.facts.counted;
   // A reset that dropped everything leaves nothing to compare the next one with;
   // restore-dirty's over-cap drop still counted the private pages it found.
   const dropMask = NativeResetOutcome.trimmed | NativeResetOutcome.rearmed | NativeResetOutcome.trackingFailed
-    | (mode === 'track-writes' ? NativeResetOutcome.overCap : 0);
+    | (counted === 'tracked' ? NativeResetOutcome.overCap : 0);
   const wholeDrop = (outcome & dropMask) !== 0;
   let cowFaults: number | null = null;
   let wpFaults: number | null = null;
   let writtenPages: number | null = null;
-  if (mode === 'madvise' && (flags & NativeResetFlag.count) !== 0 && keptBefore !== null) {
-    // Everything private now was written by the tenant after the previous
-    // reset dropped it (or kept keptBefore of it): each such write faulted.
-    cowFaults = Math.max(0, dirtyPages - keptBefore);
+  if (counted === 'dropped' && (flags & NativeResetFlag.count) !== 0 && keptBefore !== null) {
+    // Everything private now (foundPages) was written by the tenant after the
+    // previous reset dropped it (or kept keptBefore of it): each such write faulted.
+    cowFaults = Math.max(0, foundPages - keptBefore);
     wpFaults = 0;
     writtenPages = cowFaults;
-  } else if ((mode === 'restore-dirty' || mode === 'restore-dirty-pread') && !wholeDrop && keptBefore !== null) {
-    // Pages private now but not kept by the last reset became private
-    // during this tenant: a copy-on-write fault each. Pages kept cost none.
-    cowFaults = Math.max(0, dirtyPages - keptBefore);
+  } else if (counted === 'restored' && !wholeDrop && keptBefore !== null) {
+    // Pages private now (foundPages) but not kept by the last reset became
+    // private during this tenant: a copy-on-write fault each. Pages kept cost none.
+    cowFaults = Math.max(0, foundPages - keptBefore);
     wpFaults = 0;
-  } else if (mode === 'track-writes' && !wholeDrop) {
-    writtenPages = dirtyPages;
+  } else if (counted === 'tracked' && !wholeDrop) {
+    // foundPages are the pages written since the last reset.
+    writtenPages = foundPages;
     if (keptBefore !== null && keptAfter !== null) {
       // Of the written pages, those that were not private before took a
       // copy-on-write fault; the others a write-protect fault.
-      const fresh = Math.min(dirtyPages, Math.max(0, keptAfter - keptBefore));
+      const fresh = Math.min(writtenPages, Math.max(0, keptAfter - keptBefore));
       cowFaults = fresh;
-      wpFaults = dirtyPages - fresh;
+      wpFaults = writtenPages - fresh;
     }
   }
   return { mode, micros, cowFaults, wpFaults, tenantFaults, writtenPages, copiedPages, privatePages: keptAfter, privateLimit, warmup };

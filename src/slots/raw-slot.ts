@@ -20,7 +20,7 @@
  */
 import { CowpoolError } from '../errors.js';
 import { addon, native, type NativeImage, type NativeRawSlot } from '../native/addon.js';
-import { resetRawSlot, SlotResetState, type ResetSettings } from './memory-reset.js';
+import { resetRawSlot, SlotResetState, type PoolResetState, type ResetSettings } from './memory-reset.js';
 import type { SlotState } from './slot-state.js';
 
 export class RawSlot {
@@ -80,7 +80,7 @@ export class RawSlot {
    * or retired when a buffer escaped: then returns the native slot, which
    * stays mapped until every escaped buffer is collected (quarantine).
    */
-  release(settings: ResetSettings, moduleKey?: string): NativeRawSlot | null {
+  release(settings: ResetSettings, resets: PoolResetState, moduleKey: string): NativeRawSlot | null {
     if (this.state !== 'leased' || this.native === null) {
       throw new CowpoolError('SLOT_STATE', `raw slot ${this.id} is ${this.state}; only a leased slot can be released`);
     }
@@ -91,10 +91,7 @@ export class RawSlot {
     if (slot.escapedBuffers > 0) return this.destroy();
     this.state = 'dirty';
     try {
-      this.lastResetCopied = resetRawSlot(slot, this.initialBytes, settings, {
-        slot: this.resetState,
-        ...(moduleKey === undefined ? {} : { key: moduleKey }),
-      });
+      this.lastResetCopied = resetRawSlot(slot, this.initialBytes, settings, { pool: resets, slot: this.resetState, key: moduleKey });
     } catch (e) {
       this.state = 'unknown';
       throw e;

@@ -22,7 +22,7 @@
  *            reset ended, when the auto policy asked to count the tenancy
  *            after it; null otherwise (and after a remap or failure).
  */
-import type { ActiveResetMode } from './reset-active-mode.js';
+import type { ActiveResetMode } from './reset-mode-table.js';
 import type { ResetModeName } from './memory-reset.js';
 
 /** One reset of one slot, as reported by `SlotResetState.last`. */
@@ -35,8 +35,10 @@ export interface ResetRecord {
   readonly bytesCopied: number;
   readonly bytesDiscarded: number;
   readonly pagesScanned: number;
-  /** Private pages found (restore-dirty, counting) or written pages copied (track-writes). */
-  readonly dirtyPages: number;
+  /** Pages written since the last reset (track-writes); null when the mode does not track writes. */
+  readonly writtenPages: number | null;
+  /** Private pages the reset found before restoring or dropping them (restore-dirty, or counted); null when it did not look. */
+  readonly privatePagesFound: number | null;
   /** Private pages left resident; null when not known. */
   readonly privatePagesKept: number | null;
   /** Everything was discarded because of trimEvery. */

@@ -20,19 +20,12 @@
  */
 import { CowpoolError } from '../errors.js';
 import { addon, native, type NativeImage } from '../native/addon.js';
-import { resetV8Memory, SlotResetState, type ResetSettings } from './memory-reset.js';
+import { resetV8Memory, SlotResetState, type PoolResetState, type ResetSettings } from './memory-reset.js';
 import { sameShape, shapeBytes, type MemoryShape } from './memory-shape.js';
 import type { SlotState } from './slot-state.js';
 
 /** How a slot gets its initial contents: copy-on-write mapping or a plain copy. */
 export type SlotFill = 'map' | 'copy';
-
-export interface SlotImage {
-  /** The file mapped over the memory (data, then holes); null only for a 0-byte memory. */
-  readonly native: NativeImage | null;
-  /** The data bytes (no holes), for the copy fill. */
-  readonly bytes: Uint8Array;
-}
 
 export class V8Slot {
   state: SlotState = 'cold';
@@ -51,11 +44,13 @@ export class V8Slot {
   constructor(readonly id: number) {}
 
   /**
-   * Hands the slot out holding exactly `image` then zeros, in a memory of
-   * `shape`. Entry: cold, clean, unknown or retired. Exit: leased.
+   * Hands the slot out holding exactly the image then zeros, in a memory of
+   * `shape`: `image` (the file: data, then holes; null only for a 0-byte
+   * memory) mapped for fill 'map', its data `bytes` copied for fill 'copy'.
+   * Entry: cold, clean, unknown or retired. Exit: leased.
    * On failure the slot is `unknown` (or `retired`) and the error is thrown.
    */
-  acquire(image: SlotImage, shape: MemoryShape, fill: SlotFill): WebAssembly.Memory {
+  acquire(image: NativeImage | null, bytes: Uint8Array, shape: MemoryShape, fill: SlotFill): WebAssembly.Memory {
     if (this.state === 'leased' || this.state === 'dirty') {
       throw new CowpoolError('SLOT_STATE', `slot ${this.id} is ${this.state}; only a clean, unknown or cold slot can be acquired`);
     }
@@ -74,9 +69,9 @@ export class V8Slot {
     const memory = this.memory as WebAssembly.Memory;
     try {
       if (fill === 'map') {
-        if (this.mappedImage !== image.native) this.map(memory, image.native);
-      } else if (image.bytes.length > 0) {
-        new Uint8Array(memory.buffer, 0, image.bytes.length).set(image.bytes);
+        if (this.mappedImage !== image) this.map(memory, image);
+      } else if (bytes.length > 0) {
+        new Uint8Array(memory.buffer, 0, bytes.length).set(bytes);
       }
     } catch (e) {
       if (this.state !== 'retired') this.state = 'unknown';
@@ -87,10 +82,12 @@ export class V8Slot {
   }
 
   /**
-   * Takes the slot back from its tenant and resets it. Entry: leased.
-   * Exit: clean, retired (the memory grew) or unknown (reset failed; rethrows).
+   * Takes the slot back from its tenant and resets it with `settings`,
+   * counted in its pool's reset state `resets` under `moduleKey`.
+   * Entry: leased. Exit: clean, retired (the memory grew) or unknown (reset
+   * failed; rethrows).
    */
-  release(settings: ResetSettings, moduleKey?: string): void {
+  release(settings: ResetSettings, resets: PoolResetState, moduleKey: string): void {
     if (this.state !== 'leased') {
       throw new CowpoolError('SLOT_STATE', `slot ${this.id} is ${this.state}; only a leased slot can be released`);
     }
@@ -105,10 +102,7 @@ export class V8Slot {
         // A 0-page memory has no page to reset (and the addon refuses an empty range).
         this.lastResetCopied = 0;
       } else if (this.fill === 'map') {
-        this.lastResetCopied = resetV8Memory(memory.buffer, this.mappedImage, settings, {
-          slot: this.resetState,
-          ...(moduleKey === undefined ? {} : { key: moduleKey }),
-        });
+        this.lastResetCopied = resetV8Memory(memory.buffer, this.mappedImage, settings, { pool: resets, slot: this.resetState, key: moduleKey });
       } else {
         new Uint8Array(memory.buffer).fill(0);
         this.lastResetCopied = memory.buffer.byteLength;

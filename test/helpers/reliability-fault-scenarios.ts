@@ -6,7 +6,7 @@
  * the slot states right after, then checks that the pool keeps serving exact
  * images. The child prints the report as its last line of JSON.
  */
-import { isCowpoolError, createPool, SlotPool, type InstancePool, type PreparedModule, type RawSlotLease } from '../../src/index.js';
+import { isCowpoolError, createPool, RawSlotPool, type InstancePool, type PreparedModule, type RawSlotLease } from '../../src/index.js';
 import { addon } from '../../src/native/addon.js';
 import type { SlotState } from '../../src/slots/slot-state.js';
 import { emitModule } from '../../src/fuzz/emit-module.js';
@@ -209,18 +209,18 @@ async function v8PrepareFails(syscall: string | null): Promise<FaultReport> {
 }
 
 // ---------------------------------------------------------------------------
-// SlotPool (raw slots)
+// RawSlotPool (raw slots)
 
 interface RawFixture {
-  pool: SlotPool;
-  long: ReturnType<SlotPool['image']>;
-  short: ReturnType<SlotPool['image']>;
+  pool: RawSlotPool;
+  long: ReturnType<RawSlotPool['image']>;
+  short: ReturnType<RawSlotPool['image']>;
   longBytes: Uint8Array;
   shortBytes: Uint8Array;
 }
 
 function rawFixture(mode: string, extra: ResetExtra = {}): RawFixture {
-  const pool = new SlotPool({ limits: { maxSlots: 1, maxMemoryBytesPerSlot: '2MiB', guardBytes: '64KiB' }, reset: RESET(mode, extra) });
+  const pool = new RawSlotPool({ limits: { maxSlots: 1, maxMemoryBytesPerSlot: '2MiB', guardBytes: '64KiB' }, reset: RESET(mode, extra) });
   const m = imageModules();
   return { pool, long: pool.image(m.longImage), short: pool.image(m.shortImage), longBytes: m.longImage, shortBytes: m.shortImage };
 }

@@ -6,13 +6,13 @@
 import { openSync } from 'node:fs';
 import { createPool as realCreatePool, type InstancePool, type PoolConfigInput } from '../../src/index.js';
 
-export { SlotPool } from '../../src/index.js';
+export { RawSlotPool } from '../../src/index.js';
 export { emitModule } from '../../src/fuzz/emit-module.js';
 
 export function createPool(config: PoolConfigInput): InstancePool {
   const pool = realCreatePool(config);
   const instantiate = pool.instantiate.bind(pool);
-  pool.instantiate = (prepared, imports) => {
+  pool.instantiate = ((prepared: Parameters<InstancePool['instantiate']>[0], imports: Parameters<InstancePool['instantiate']>[1]) => {
     const lease = instantiate(prepared, imports);
     const release = lease.release.bind(lease);
     lease.release = () => {
@@ -20,6 +20,6 @@ export function createPool(config: PoolConfigInput): InstancePool {
       release();
     };
     return lease;
-  };
+  }) as InstancePool['instantiate'];
   return pool;
 }

@@ -5,7 +5,8 @@
  */
 import wabtInit from 'wabt';
 import { addon, type NativeImage } from '../../src/native/addon.js';
-import { SlotResetState, type ResetSettings } from '../../src/slots/memory-reset.js';
+import { createAutoResetPolicy } from '../../src/policy/auto-reset-policy.js';
+import { PoolResetState, SlotResetState, type ResetSettings } from '../../src/slots/memory-reset.js';
 import { touchZeroArea } from './no-zero-page.js';
 
 export const WASM_PAGE = 65536;
@@ -59,6 +60,8 @@ export class MappedMemory {
   readonly image: NativeImage;
   readonly expected: Uint8Array;
   readonly state = new SlotResetState();
+  /** The reset state a pool would own for this memory's resets: its counters and auto policies. */
+  readonly resets = new PoolResetState(createAutoResetPolicy);
 
   constructor(readonly imageData: Uint8Array, memoryPages: number, options: { image?: 'whole-memory' | 'data-only' } = {}) {
     this.memory = new WebAssembly.Memory({ initial: memoryPages, maximum: memoryPages });

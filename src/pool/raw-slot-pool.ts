@@ -10,19 +10,22 @@
  * Invariant: a slot index is used by the allocator iff its RawSlot is leased.
  * Invariant: `#quarantine` holds the native slots set aside because a buffer
  *            escaped (see RawSlot); each leaves it once the addon unmapped it.
+ * Invariant: `#resets` is this pool's reset state, used by no other pool;
+ *            closed with the pool (a slot released after close is unmapped, not reset).
  */
 import { CowpoolError } from '../errors.js';
 import { parseRawSlotPoolConfig } from '../config/load-config.js';
 import type { RawSlotPoolConfig, RawSlotPoolConfigInput } from '../config/pool-config-schema.js';
 import { addon, type NativeRawSlot } from '../native/addon.js';
+import { createAutoResetPolicy } from '../policy/auto-reset-policy.js';
 import { IndexAllocator } from '../policy/index-allocator.js';
-import { resetStatistics, type ResetSettings } from '../slots/memory-reset.js';
+import { PoolResetState, type ResetModeCounters, type ResetSettings } from '../slots/memory-reset.js';
 import { RawSlot } from '../slots/raw-slot.js';
 import { EagerFuncTable } from '../table/eager-func-table.js';
 import type { ElementInit, FuncTable } from '../table/element-segments.js';
 import { LazyFuncTable } from '../table/lazy-func-table.js';
 import { SLOT_STATES, type SlotState } from '../slots/slot-state.js';
-import { PoolImage } from './pool-image.js';
+import { nativeImageOf, PoolImage } from './pool-image.js';
 import { RawSlotLease } from './raw-slot-lease.js';
 import { residentPrivateBytesOf, type MemoryCounters } from './memory-counters.js';
 import { acquireWithin, SlotWaiters } from './slot-waiters.js';
@@ -34,7 +37,7 @@ export interface RawAcquireOptions {
   maxBytes?: number;
 }
 
-export interface SlotPoolStats {
+export interface RawSlotPoolStats {
   slots: { total: number; limit: number; byState: Record<SlotState, number> };
   /** `reclaimed`: leases garbage-collected without release(); their slots were unmapped, never reused as they were. */
   leases: { active: number; acquired: number; released: number; reclaimed: number };
@@ -48,15 +51,20 @@ export interface SlotPoolStats {
   escapes: { quarantined: number; held: number };
   exhausted: number;
   memory: MemoryCounters;
-  reset: ReturnType<typeof resetStatistics>;
+  /** This pool's reset counters, keyed by the mode that actually ran. */
+  reset: Record<string, ResetModeCounters>;
 }
 
-export class SlotPool {
+/** The reset state of a raw slot pool, for tests. Not exported from the package. */
+export let rawSlotPoolResetState: (pool: RawSlotPool) => PoolResetState;
+
+export class RawSlotPool {
   readonly config: RawSlotPoolConfig;
   readonly #allocator: IndexAllocator;
   readonly #slots: RawSlot[] = [];
   readonly #waiters = new SlotWaiters();
   readonly #reset: ResetSettings;
+  readonly #resets = new PoolResetState(createAutoResetPolicy);
   readonly #pageSize: number;
   #closed = false;
   readonly #registry = new FinalizationRegistry<RawSlot>((slot) => this.#reclaim(slot));
@@ -82,7 +90,7 @@ export class SlotPool {
     if (bytes.length > this.config.limits.maxImageBytes) {
       throw new CowpoolError('INVALID_ARGUMENT', `image(bytes): ${bytes.length} bytes is above limits.maxImageBytes (${this.config.limits.maxImageBytes})`);
     }
-    return PoolImage.create(bytes);
+    return PoolImage.create(bytes, 0, { userReleasable: true });
   }
 
   /** A slot holding `image` then zeros, `initialBytes` long. Throws POOL_EXHAUSTED when none is free. */
@@ -116,7 +124,7 @@ export class SlotPool {
       : new EagerFuncTable(size, segments, materialize, maximum);
   }
 
-  stats(): SlotPoolStats {
+  stats(): RawSlotPoolStats {
     const byState = Object.fromEntries(SLOT_STATES.map((s) => [s, 0])) as Record<SlotState, number>;
     for (const slot of this.#slots) byState[slot.state] += 1;
     byState.cold += this.config.limits.maxSlots - this.#slots.length;
@@ -129,7 +137,7 @@ export class SlotPool {
       escapes: { quarantined: c.quarantined, held: this.#held() },
       exhausted: c.exhausted,
       memory: { bytesRestored: c.bytesRestored, residentPrivateBytes: residentPrivateBytesOf(this.#slots) },
-      reset: resetStatistics(),
+      reset: this.#resets.statistics(),
     };
   }
 
@@ -139,10 +147,15 @@ export class SlotPool {
     this.#closed = true;
     this.#waiters.rejectAll(new CowpoolError('POOL_CLOSED', 'the pool was closed while waiting for a slot'));
     for (const slot of this.#slots) if (slot.state !== 'leased') this.#setAside(slot.destroy());
+    this.#resets.close();
   }
 
   get closed(): boolean {
     return this.#closed;
+  }
+
+  static {
+    rawSlotPoolResetState = (pool) => pool.#resets;
   }
 
   #assertOpen(what: string): void {
@@ -194,7 +207,7 @@ export class SlotPool {
     const limits = this.config.limits;
     const slot = (this.#slots[allocation.slot] ??= new RawSlot(allocation.slot, limits.maxMemoryBytesPerSlot, limits.guardBytes));
     try {
-      slot.acquire(request.image?.native ?? null, request.initialBytes);
+      slot.acquire(request.image === null ? null : nativeImageOf(request.image), request.initialBytes);
     } catch (e) {
       this.#allocator.free(slot.id, null);
       throw e;
@@ -243,16 +256,27 @@ export class SlotPool {
     const c = this.#counters;
     c.active -= 1;
     c.released += 1;
-    try {
-      const escaped = slot.release(this.#reset, `raw:${key}`);
-      if (escaped === null) c.bytesRestored += slot.lastResetCopied;
-      this.#setAside(escaped);
-    } catch {
-      // `unknown`: the next acquire reconfigures it from scratch.
-      c.resetFailures += 1;
+    if (this.#closed) {
+      // Nothing will be served from it again: unmap it rather than reset it.
+      this.#setAside(slot.destroy());
+    } else {
+      try {
+        const escaped = slot.release(this.#reset, this.#resets, `raw:${key}`);
+        if (escaped === null) c.bytesRestored += slot.lastResetCopied;
+        this.#setAside(escaped);
+      } catch {
+        // `unknown`: the next acquire reconfigures it from scratch.
+        c.resetFailures += 1;
+      }
     }
-    if (this.#closed) this.#setAside(slot.destroy());
     this.#allocator.free(slot.id, slot.state === 'clean' ? key : null);
     this.#waiters.notify();
   }
 }
+
+/** @deprecated The raw slot pool's old name: use RawSlotPool. */
+export const SlotPool = RawSlotPool;
+/** @deprecated The raw slot pool's old name: use RawSlotPool. */
+export type SlotPool = RawSlotPool;
+/** @deprecated Use RawSlotPoolStats. */
+export type SlotPoolStats = RawSlotPoolStats;

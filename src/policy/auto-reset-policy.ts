@@ -45,7 +45,8 @@
  * when the machine gets busier, so a load spike cannot flip the choice; a
  * workload that changes does, once most of the last GUARD_WINDOW resets lose.
  *
- * Pure: no clock, no system calls; memory-reset.ts feeds it observations.
+ * Pure: no clock, no system calls; src/slots/memory-reset.ts feeds it
+ * observations (through AutoResetChooser, so the slots never import the policy).
  *
  * Invariant: `candidates` starts with 'madvise' and holds no duplicates.
  * Invariant: in `trial`, `trialIndex` < candidates.length and `mode` is candidates[trialIndex].
@@ -68,17 +69,14 @@
  * Invariant: in `settled`, `settledFixedUs` and `madviseFixedUs` are
  *            fixedUs[mode] (NaN when not measured) and fixedUs.madvise (0 when not measured).
  */
-import type { ActiveResetMode } from './reset-active-mode.js';
+import type { NativeResetCalibration } from '../native/addon.js';
+import type { AutoObservation, AutoReport, AutoResetChooser, AutoResetChooserFactory } from '../slots/auto-reset-chooser.js';
+import { RESET_MODE_TABLE, type ActiveResetMode } from '../slots/reset-mode-table.js';
 import { median } from '../util/statistics.js';
+import { costModelOf, fallbackCostModel, type ResetCostModel } from './reset-cost-model.js';
 
-export interface ResetCostModel {
-  /** µs per fault a tenant takes on a page a reset dropped (copy-on-write or zero-fill, the dearer). */
-  readonly cowFaultUs: number;
-  /** µs per async write-protect fault; null when write tracking is unavailable. */
-  readonly wpFaultUs: number | null;
-  /** µs to copy one page back. */
-  readonly copyPageUs: number;
-}
+export type { AutoObservation, AutoReport } from '../slots/auto-reset-chooser.js';
+export type { ResetCostModel } from './reset-cost-model.js';
 
 export interface AutoPolicyOptions {
   /** Valid observations per candidate in a trial. */
@@ -97,45 +95,6 @@ export const DEFAULT_AUTO_OPTIONS: AutoPolicyOptions = {
   margin: 0.1,
   noiseUs: 0.5,
 };
-
-/** One reset, as memory-reset.ts saw it. */
-export interface AutoObservation {
-  readonly mode: ActiveResetMode;
-  /** Wall time of the reset call. */
-  readonly micros: number;
-  /** Copy-on-write faults the previous tenant took because of the reset before; null when unknown. */
-  readonly cowFaults: number | null;
-  /** Write-protect faults it took; null when unknown. */
-  readonly wpFaults: number | null;
-  /**
-   * Every minor fault the thread took during the previous tenancy (from the
-   * end of the reset before to the start of this one), write-protect faults
-   * included; null when not counted.
-   */
-  readonly tenantFaults: number | null;
-  /** Pages the previous tenant wrote, when known exactly (madvise with counting, track-writes). */
-  readonly writtenPages: number | null;
-  /** Pages this reset copied back. */
-  readonly copiedPages: number;
-  /** Private pages left resident after this reset; null when not counted. */
-  readonly privatePages: number | null;
-  /** Most private pages the slot can hold: its pages, or fewer under maxResidentBytes. */
-  readonly privateLimit: number;
-  /** The slot's previous reset used another mode, so this one is not representative. */
-  readonly warmup: boolean;
-}
-
-export interface AutoReport {
-  readonly phase: 'trial' | 'settled';
-  readonly mode: ActiveResetMode;
-  readonly candidates: readonly ActiveResetMode[];
-  /** Estimated cost per reset (µs) of each candidate at the last completed trial; null if not measured. */
-  readonly estimatesUs: Readonly<Partial<Record<ActiveResetMode, number | null>>>;
-  /** Why the current mode was chosen, for people. */
-  readonly reason: string;
-  readonly resets: number;
-  readonly trials: number;
-}
 
 /**
  * Resets the guard looks back over: it leaves a settled mode when most of the
@@ -182,7 +141,7 @@ interface TrialSample {
   readonly counted: boolean;
 }
 
-export class AutoResetPolicy {
+export class AutoResetPolicy implements AutoResetChooser {
   phase: 'trial' | 'settled' = 'trial';
   mode: ActiveResetMode;
   trialIndex = 0;
@@ -199,6 +158,8 @@ export class AutoResetPolicy {
   /** Median faults per tenancy under madvise in the last trial, by the thread's count; null when not counted. */
   private madviseTrialFaults: number | null = null;
   private model: ResetCostModel;
+  /** The process's measurement the prices come from; null: the fallback prices (or a model given directly). */
+  calibration: NativeResetCalibration | null = null;
   /** The last observation carried the thread's fault count (so madvise needs no page counts). */
   private threadCounts = false;
   private trialResets = 0;
@@ -231,7 +192,7 @@ export class AutoResetPolicy {
     this.model = model;
     const unique = [...new Set(candidates)].filter((m) => m !== 'madvise');
     // Track-writes cannot be priced without a write-protect fault cost.
-    this.candidates = ['madvise', ...unique.filter((m) => m !== 'track-writes' || model.wpFaultUs !== null)];
+    this.candidates = ['madvise', ...unique.filter((m) => RESET_MODE_TABLE[m].counted !== 'tracked' || model.wpFaultUs !== null)];
     this.options = { ...DEFAULT_AUTO_OPTIONS, ...options };
     this.mode = 'madvise';
     if (this.candidates.length === 1) this.settle('madvise', 'madvise is the only reset available here');
@@ -271,6 +232,12 @@ export class AutoResetPolicy {
   reprice(model: ResetCostModel): void {
     this.model = model;
     if (this.phase === 'settled' && this.trial.size > 0) this.decide(false);
+  }
+
+  /** The process's measured prices arrived: reprice with them (see reprice). */
+  recalibrate(calibration: NativeResetCalibration): void {
+    this.calibration = calibration;
+    this.reprice(costModelOf(calibration));
   }
 
   /**
@@ -408,7 +375,8 @@ export class AutoResetPolicy {
   private estimate(mode: ActiveResetMode, samples: readonly TrialSample[]): number {
     if (mode === 'madvise') return this.madviseEstimate();
     const measured = median(samples.map((s) => this.sampleCost(s)));
-    if (mode !== 'restore-dirty' && mode !== 'restore-dirty-pread') return measured;
+    // Only a mode that restores whatever is private keeps a private set that grows.
+    if (RESET_MODE_TABLE[mode].counted !== 'restored') return measured;
     const late = samples.slice(Math.floor(samples.length / 2));
     const growing = median(late.map((s) => s.freshPages)) >= GROWING_PAGES;
     const last = samples[samples.length - 1];
@@ -507,7 +475,7 @@ export class AutoResetPolicy {
     const copy = o.copiedPages * this.model.copyPageUs;
     const faults = this.faultsOf(o);
     if (faults !== null) return fixed + copy + this.faultsUs(faults.faults, faults.wp);
-    if (o.mode !== 'track-writes' || o.writtenPages === null) return null;
+    if (RESET_MODE_TABLE[o.mode].counted !== 'tracked' || o.writtenPages === null) return null;
     const fresh = o.writtenPages * this.trackFreshShare;
     return fixed + copy + this.faultsUs(fresh, o.writtenPages - fresh);
   }
@@ -598,3 +566,15 @@ export class AutoResetPolicy {
     return this.lossFill === GUARD_WINDOW && 2 * this.lossCount > GUARD_WINDOW;
   }
 }
+
+/**
+ * The pools' factory for a module's auto policy (see AutoResetChooserFactory):
+ * priced with the measurement when it is there, the fallback prices until
+ * then; a policy with madvise alone prices nothing.
+ */
+export const createAutoResetPolicy: AutoResetChooserFactory = (candidates, calibration, trackWrites) => {
+  if (candidates.length <= 1) return new AutoResetPolicy(candidates, { cowFaultUs: 0, wpFaultUs: null, copyPageUs: 0 });
+  const policy = new AutoResetPolicy(candidates, calibration === null ? fallbackCostModel(trackWrites) : costModelOf(calibration));
+  policy.calibration = calibration;
+  return policy;
+};
