@@ -1,54 +1,16 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startServerProcess, type ServerProcess } from '../src/serve/serve-process.js';
+import { send } from './support/http-client.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const fixtures = join(root, 'test', 'fixtures', 'wasi');
 const dir = mkdtempSync(join(tmpdir(), 'cowpool-serve-'));
 
-interface Reply { status: number; headers: Record<string, string | string[] | undefined>; body: string }
-
-function send(base: string, path: string, opts: { method?: string; body?: string; headers?: Record<string, string> } = {}): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const req = request(`${base}${path}`, { method: opts.method ?? 'GET', headers: opts.headers, agent: false }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString() }));
-    });
-    req.on('error', reject);
-    req.setTimeout(20_000, () => req.destroy(new Error('client timeout')));
-    req.end(opts.body);
-  });
-}
-
-interface Server { child: ChildProcess; base: string; stderr: string[]; exit: Promise<number | null> }
-
-async function startServer(args: string[]): Promise<Server> {
-  const child = spawn(process.execPath, [join(root, 'bin', 'cowpool.js'), 'serve', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const stderr: string[] = [];
-  child.stderr?.on('data', (c: Buffer) => stderr.push(c.toString()));
-  const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  const base = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`no listening line within 30 s; stderr: ${stderr.join('')}`)), 30_000);
-    child.stdout?.on('data', (c: Buffer) => {
-      out += c.toString();
-      const m = /listening on (http:\/\/\S+)\n/.exec(out);
-      if (m !== null) {
-        clearTimeout(timer);
-        resolve(m[1] as string);
-      }
-    });
-    void exit.then((code) => reject(new Error(`serve exited with ${code} before listening: ${stderr.join('')}`)));
-  });
-  return { child, base, stderr, exit };
-}
-
-let server: Server;
+let server: ServerProcess;
 
 beforeAll(async () => {
   const config = join(dir, 'serve.json');
@@ -64,7 +26,7 @@ beforeAll(async () => {
       { path: '/grow', module: join(fixtures, 'cgi-grow.wasm') },
     ],
   }));
-  server = await startServer(['--config', config, '--port', '0']);
+  server = await startServerProcess([join(root, 'bin', 'cowpool.js'), 'serve', '--config', config, '--port', '0']);
 }, 60_000);
 
 afterAll(async () => {
@@ -74,19 +36,19 @@ afterAll(async () => {
 
 describe('cowpool serve end to end (real sockets, real WASI modules)', () => {
   it('runs a WASI handler per request with the body on stdin and CGI variables in the environment', async () => {
-    const r = await send(server.base, '/echo/a/b?q=1', { method: 'POST', body: 'hello body', headers: { 'Content-Type': 'text/x', 'X-Thing': 'y' } });
+    const r = await send(server.url, '/echo/a/b?q=1', { method: 'POST', body: 'hello body', headers: { 'Content-Type': 'text/x', 'X-Thing': 'y' } });
     expect(r.status).toBe(200);
     expect(r.headers['x-argc']).toBe('2');
     expect(r.body).toBe([
       'method=POST', 'script=/echo', 'path_info=/a/b', 'query=q=1', 'content_type=text/x', 'content_length=10',
       'route=/echo/...', 'protocol=HTTP/1.1', 'remote=127.0.0.1', 'header=y', 'argv1=first-arg', 'body=hello body', '',
     ].join('\n'));
-    expect(server.stderr.join('')).toMatch(/stderr: handling POST \/a\/b/);
+    expect(server.stderr()).toMatch(/stderr: handling POST \/a\/b/);
   });
 
   it('every request gets a fresh instance: no response carries another request\'s secret, under concurrency', async () => {
     const secrets = Array.from({ length: 60 }, (_, i) => `secret-${i}-${Math.random().toString(36).slice(2, 10)}`);
-    const replies = await Promise.all(secrets.map((s) => send(server.base, '/secret', { headers: { 'X-Secret': s } })));
+    const replies = await Promise.all(secrets.map((s) => send(server.url, '/secret', { headers: { 'X-Secret': s } })));
     for (const r of replies) {
       expect(r.status).toBe(200);
       expect(r.body).toBe('before=pristine\n');
@@ -94,50 +56,50 @@ describe('cowpool serve end to end (real sockets, real WASI modules)', () => {
   });
 
   it('a trap is a 500 naming only the request id; the server keeps serving', async () => {
-    const r = await send(server.base, '/trap');
+    const r = await send(server.url, '/trap');
     expect(r.status).toBe(500);
     expect(r.body).toBe(`500 Internal Server Error: request ${String(r.headers['x-request-id'])}\n`);
-    expect((await send(server.base, '/secret')).body).toBe('before=pristine\n');
+    expect((await send(server.url, '/secret')).body).toBe('before=pristine\n');
   });
 
   it('a runaway request gets 504; requests on the other worker are not held up by it', async () => {
     let runawayDone = false;
-    const runaway = send(server.base, '/spin').finally(() => {
+    const runaway = send(server.url, '/spin').finally(() => {
       runawayDone = true;
     });
-    const others = await Promise.all(Array.from({ length: 10 }, () => send(server.base, '/secret')));
+    const others = await Promise.all(Array.from({ length: 10 }, () => send(server.url, '/secret')));
     // All ten were answered by the other worker while the runaway still ran.
     expect(runawayDone).toBe(false);
     const r = await runaway;
     expect(r.status).toBe(504);
     for (const o of others) expect(o.status).toBe(200);
-    const metrics = await send(server.base, '/_cowpool/metrics');
+    const metrics = await send(server.url, '/_cowpool/metrics');
     expect(metrics.body).toMatch(/cowpool_worker_restarts_total [1-9]/);
     expect(metrics.body).toMatch(/cowpool_requests_total\{route="\/spin",status="504"\} 1/);
   });
 
   it('a route\'s memory cap clamps the module\'s memory: growing past it fails inside the module', async () => {
-    expect((await send(server.base, '/grow-capped?1')).body).toBe('got 1 MiB\n');
-    expect((await send(server.base, '/grow-capped?8')).body).toBe('refused 8 MiB\n');
+    expect((await send(server.url, '/grow-capped?1')).body).toBe('got 1 MiB\n');
+    expect((await send(server.url, '/grow-capped?8')).body).toBe('refused 8 MiB\n');
     // The same module on a route without a cap gets the memory.
-    expect((await send(server.base, '/grow?8')).body).toBe('got 8 MiB\n');
+    expect((await send(server.url, '/grow?8')).body).toBe('got 8 MiB\n');
     // And the capped route still serves after the refusal.
-    expect((await send(server.base, '/grow-capped?1')).body).toBe('got 1 MiB\n');
+    expect((await send(server.url, '/grow-capped?1')).body).toBe('got 1 MiB\n');
   });
 
   it('unknown route 404, body over the cap 413', async () => {
-    expect((await send(server.base, '/nope')).status).toBe(404);
-    expect((await send(server.base, '/echo/x', { method: 'POST', body: 'x'.repeat(5000) })).status).toBe(413);
+    expect((await send(server.url, '/nope')).status).toBe(404);
+    expect((await send(server.url, '/echo/x', { method: 'POST', body: 'x'.repeat(5000) })).status).toBe(413);
   });
 
   it('SIGTERM drains the request in flight and exits 0', async () => {
-    const inFlight = send(server.base, '/spin');
+    const inFlight = send(server.url, '/spin');
     await new Promise((r) => setTimeout(r, 50));
     server.child.kill('SIGTERM');
     const r = await inFlight;
     // The in-flight request was answered (here by its own deadline) before the process exited.
     expect(r.status).toBe(504);
-    expect(await server.exit).toBe(0);
-    expect(server.stderr.join('')).toMatch(/SIGTERM: draining/);
+    expect(await server.ended).toBe('exited with 0');
+    expect(server.stderr()).toMatch(/SIGTERM: draining/);
   });
 });

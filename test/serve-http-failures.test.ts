@@ -1,24 +1,10 @@
-import { request, STATUS_CODES } from 'node:http';
+import { STATUS_CODES } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CowpoolServer } from '../src/serve/http-server.js';
 import { ServeConfigSchema } from '../src/serve/serve-config-schema.js';
+import { send, type Reply } from './support/http-client.js';
 
 const fake = new URL('./fixtures/serve/fake-wasi-worker.mjs', import.meta.url);
-
-interface Reply { status: number; headers: Record<string, string | string[] | undefined>; body: string }
-
-function send(base: string, path: string, opts: { method?: string; body?: string; headers?: Record<string, string> } = {}): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const req = request(`${base}${path}`, { method: opts.method ?? 'GET', headers: opts.headers }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString() }));
-    });
-    req.on('error', reject);
-    req.setTimeout(10_000, () => req.destroy(new Error('client timeout')));
-    req.end(opts.body);
-  });
-}
 
 let server: CowpoolServer;
 let base: string;

@@ -1,8 +1,8 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { request } from 'node:http';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startServerProcess, type ServerProcess } from '../src/serve/serve-process.js';
+import { send } from './support/http-client.js';
 
 /**
  * The SQLite endpoint (examples/sqlite-endpoint): every request runs its SQL
@@ -11,45 +11,20 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 const root = fileURLToPath(new URL('..', import.meta.url));
 const config = join(root, 'examples', 'sqlite-endpoint', 'serve.json');
 
-function post(base: string, sql: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request(`${base}/query`, { method: 'POST', agent: false }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
-    });
-    req.on('error', reject);
-    req.setTimeout(30_000, () => req.destroy(new Error('client timeout')));
-    req.end(sql);
-  });
+async function post(base: string, sql: string): Promise<{ status: number; body: string }> {
+  return send(base, '/query', { method: 'POST', body: sql, timeoutMs: 30_000 });
 }
 
-let child: ChildProcess;
+let server: ServerProcess;
 let base: string;
 
 beforeAll(async () => {
-  child = spawn(process.execPath, [join(root, 'bin', 'cowpool.js'), 'serve', '--config', config, '--port', '0', '--workers', '1'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let err = '';
-  child.stderr?.on('data', (c: Buffer) => {
-    err += c.toString();
-  });
-  base = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`no listening line: ${err}`)), 90_000);
-    child.stdout?.on('data', (c: Buffer) => {
-      out += c.toString();
-      const m = /listening on (http:\/\/\S+)\n/.exec(out);
-      if (m !== null) {
-        clearTimeout(timer);
-        resolve(m[1] as string);
-      }
-    });
-    child.on('exit', (code) => reject(new Error(`serve exited with ${code}: ${err}`)));
-  });
+  server = await startServerProcess([join(root, 'bin', 'cowpool.js'), 'serve', '--config', config, '--port', '0', '--workers', '1'], 90_000);
+  base = server.url;
 }, 120_000);
 
 afterAll(() => {
-  child.kill('SIGKILL');
+  server.child.kill('SIGKILL');
 });
 
 describe('examples/sqlite-endpoint under cowpool serve', () => {

@@ -12,10 +12,11 @@
  * warm-up and the same measured window. Ratios are against `naive` and the
  * `floor` of the same run.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { CowpoolError } from '../errors.js';
+import { endedHow, startServerProcess } from '../serve/serve-process.js';
 
 export interface ServeBenchOptions {
   /** The handler every subject runs (a WASI CGI command). */
@@ -75,41 +76,9 @@ const BIN = fileURLToPath(new URL('../../bin/cowpool.js', import.meta.url));
 // The compiled entry, also when this file runs from src/ (tests): a child process runs plain JavaScript.
 const NAIVE = fileURLToPath(new URL('../../dist/bench/naive-server.js', import.meta.url));
 
-async function startChild(args: readonly string[]): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  let err = '';
-  child.stderr?.on('data', (c: Buffer) => {
-    err = (err + c.toString()).slice(-4000);
-  });
-  const url = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`server did not start within 60 s: ${err}`)), 60_000);
-    child.stdout?.on('data', (c: Buffer) => {
-      out += c.toString();
-      const m = /listening on (http:\/\/\S+)\n/.exec(out);
-      if (m !== null) {
-        clearTimeout(timer);
-        resolve(m[1] as string);
-      }
-    });
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`server exited (${code}) before listening: ${err}`));
-    });
-  });
-  return { child, url };
-}
-
-/** How a child ended, or null while it runs. */
-function ended(child: ChildProcess): string | null {
-  if (child.signalCode !== null) return `killed by ${child.signalCode}`;
-  if (child.exitCode !== null) return `exited with ${child.exitCode}`;
-  return null;
-}
-
 async function stopChild(child: ChildProcess): Promise<void> {
   // A child killed by a signal has a null exitCode: check both, or this would wait forever.
-  if (ended(child) !== null) return;
+  if (endedHow(child) !== null) return;
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   child.kill('SIGTERM');
   const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
@@ -138,7 +107,7 @@ export async function runServeBench(options: ServeBenchOptions): Promise<ServeBe
   const rows: ServeBenchRow[] = [];
   for (const subject of subjects) {
     options.progress?.(`serve bench: ${subject.name}`);
-    const { child, url } = await startChild(subject.args);
+    const { child, url } = await startServerProcess(subject.args);
     try {
       const load = {
         url: `${url}/?1234`,
@@ -148,7 +117,7 @@ export async function runServeBench(options: ServeBenchOptions): Promise<ServeBe
       };
       if (options.warmupSeconds > 0) await autocannon({ ...load, duration: options.warmupSeconds });
       const r = await autocannon({ ...load, duration: options.durationSeconds });
-      const how = ended(child);
+      const how = endedHow(child);
       rows.push({
         subject: subject.name,
         requestsPerSecond: r.requests.average,
