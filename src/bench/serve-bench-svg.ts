@@ -9,9 +9,9 @@
  */
 import type { ServeBenchReport } from './serve-bench.js';
 
-const WIDTH = 860;
+const WIDTH = 900;
 const LABEL = 170;
-const BAR_MAX = 420;
+const BAR_MAX = 360;
 const ROW = 30;
 const TOP = 58;
 const FONT = 'font-family="Helvetica, Arial, sans-serif"';
