@@ -18,7 +18,7 @@ import { runBench } from '../bench/run-bench.js';
 import { benchServeCommand } from './bench-serve-command.js';
 import { formatSnapshotSection, measureSnapshotSection } from '../bench/snapshot-section.js';
 import { flagHelp, parseArgs, type FlagSpec } from './cli-args.js';
-import type { CliIo } from './main.js';
+import type { CliIo } from './cli-io.js';
 
 export const BENCH_FLAGS: Record<string, FlagSpec> = {
   quick: { value: false, description: 'a tiny run (one module, a few milliseconds per task) to check that everything works' },

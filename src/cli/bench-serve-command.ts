@@ -10,7 +10,7 @@ import { CowpoolError } from '../errors.js';
 import { runServeBench, serveBenchTable } from '../bench/serve-bench.js';
 import { renderServeBenchSvg } from '../bench/serve-bench-svg.js';
 import { flagHelp, parseArgs, type FlagSpec } from './cli-args.js';
-import type { CliIo } from './main.js';
+import type { CliIo } from './cli-io.js';
 
 const FLAGS: Record<string, FlagSpec> = {
   duration: { value: true, placeholder: 'S', description: 'measured seconds per server (default 10)' },

@@ -14,6 +14,9 @@ import type { SnapshotReport } from '../snapshot/snapshot-report.js';
 import { benchCommand } from './bench-command.js';
 import { serveCommand } from './serve-command.js';
 import { flagHelp, parseArgs, type FlagSpec } from './cli-args.js';
+import type { CliIo } from './cli-io.js';
+
+export type { CliIo } from './cli-io.js';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -47,13 +50,6 @@ const CHECK_FLAGS: Record<string, FlagSpec> = {
   },
   help: { value: false, description: 'show this help' },
 };
-
-type Out = (text: string) => void;
-
-export interface CliIo {
-  stdout: Out;
-  stderr: Out;
-}
 
 const processIo: CliIo = {
   stdout: (t) => process.stdout.write(t),

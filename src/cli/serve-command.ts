@@ -9,7 +9,7 @@ import { CowpoolError } from '../errors.js';
 import { CowpoolServer } from '../serve/http-server.js';
 import { resolveServeConfig } from '../serve/load-serve-config.js';
 import { flagHelp, parseArgs, type FlagSpec } from './cli-args.js';
-import type { CliIo } from './main.js';
+import type { CliIo } from './cli-io.js';
 
 export const SERVE_FLAGS: Record<string, FlagSpec> = {
   port: { value: true, placeholder: 'N', description: 'TCP port (default 8080; 0 picks a free one)' },
