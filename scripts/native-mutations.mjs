@@ -61,7 +61,7 @@ const MUTATIONS = [
   {
     id: 'raw-failed-reset-left-clean',
     what: 'leave a failed slot clean: a raw slot whose reset threw is marked clean',
-    file: 'src/slots/raw-slot.ts',
+    file: 'src/slots/range-slot.ts',
     find: "    } catch (e) {\n      this.state = 'unknown';\n      throw e;\n    }\n    this.state = 'clean';",
     replace: "    } catch (e) {\n      this.state = 'clean';\n      throw e;\n    }\n    this.state = 'clean';",
     tests: ['test/reliability-syscall-faults.test.ts'],

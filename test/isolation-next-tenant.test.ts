@@ -119,7 +119,7 @@ async function runRounds(strategy: Strategy, mode: ResetMode) {
   const pool = createPool({ strategy, limits: { maxSlots: 1 }, reset: { mode } });
   const prepared = await pool.prepare(bytes);
   // At least a wasm page of zeros past the image (when there is one).
-  expect(prepared.image.bytes.length).toBeLessThanOrEqual(2 * 65536);
+  expect(prepared.image.dataLength).toBeLessThanOrEqual(2 * 65536);
   const memories = new Set<WebAssembly.Memory>();
   for (let round = 0; round < ROUNDS; round++) {
     const a = pool.instantiate(prepared);
@@ -201,9 +201,9 @@ describe.each(['copy', 'cow'] as const)('strategy %s', (strategy) => {
       y: await pool.prepare(modules.y),
       z: await pool.prepare(modules.z),
     };
-    expect(prepared.z.image.bytes.length).toBe(0);
-    if (strategy === 'cow') expect(prepared.y.image.bytes.length).toBeLessThan(prepared.x.image.bytes.length);
-    expect(prepared.x.image.bytes.length).toBeLessThan(3 * 65536);
+    expect(prepared.z.image.dataLength).toBe(0);
+    if (strategy === 'cow') expect(prepared.y.image.dataLength).toBeLessThan(prepared.x.image.dataLength);
+    expect(prepared.x.image.dataLength).toBeLessThan(3 * 65536);
     const order = ['x', 'y', 'z', 'x', 'z', 'y', 'x'] as const;
     const memories = new Set<WebAssembly.Memory>();
     for (const [round, name] of order.entries()) {

@@ -22,7 +22,8 @@ function expectImageThenZeros(buffer: ArrayBuffer, image: Uint8Array, size: numb
 
 describe('raw slots: a tenant never sees the previous tenant', () => {
   it('writes anywhere, including grown pages, are gone for the next tenant (property)', () => {
-    const image = pool.image(imageBytes(3 * PAGE + 100, 7));
+    const data = imageBytes(3 * PAGE + 100, 7);
+    const image = pool.image(data);
     const hits0 = pool.stats().affinity.hits;
     let runs = 0;
     fc.assert(
@@ -37,12 +38,12 @@ describe('raw slots: a tenant never sees the previous tenant', () => {
           const view = new Uint8Array(lease.buffer);
           expect(view.length).toBe((128 + growPages) * PAGE);
           for (const f of fractions) view[Math.floor(f * view.length)] = 0xee;
-          view[image.bytes.length] = 0xee;
+          view[data.length] = 0xee;
           view[view.length - 1] = 0xee;
           lease.release();
           const next = pool.acquire(image, { initialBytes: 128 * PAGE });
           try {
-            expectImageThenZeros(next.buffer, image.bytes, 128 * PAGE);
+            expectImageThenZeros(next.buffer, data, 128 * PAGE);
           } finally {
             next.release();
           }
@@ -75,12 +76,13 @@ describe('raw slots: a tenant never sees the previous tenant', () => {
     const small = new RawSlotPool({ limits: { maxSlots: 1, maxMemoryBytesPerSlot: '1MiB', guardBytes: 0 } });
     try {
       const big = small.image(imageBytes(10 * PAGE, 1));
-      const tiny = small.image(imageBytes(PAGE, 2));
+      const tinyData = imageBytes(PAGE, 2);
+      const tiny = small.image(tinyData);
       const a = small.acquire(big, { initialBytes: 16 * PAGE });
       new Uint8Array(a.buffer).fill(0x55, 0, 16 * PAGE);
       a.release();
       const b = small.acquire(tiny, { initialBytes: 16 * PAGE });
-      expectImageThenZeros(b.buffer, tiny.bytes, 16 * PAGE);
+      expectImageThenZeros(b.buffer, tinyData, 16 * PAGE);
       b.release();
       const c = small.acquire(null, { initialBytes: 16 * PAGE });
       expectImageThenZeros(c.buffer, new Uint8Array(0), 16 * PAGE);

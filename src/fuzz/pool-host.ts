@@ -5,6 +5,8 @@
  *   prepare(modules) ──► #prepared[i] ──acquire(i)──► Lease (as a HostedTenant) ──release()──► pool
  *
  * Invariant: `#prepared[i]` was prepared by `#pool` from the case's module i.
+ * Invariant: `#images[i]` is module i's initial memory bytes, laid out here
+ *            from its binary (a prepared module keeps no JS copy of them).
  * Invariant: an armed fault never outlives withFault (disarmed in `finally`).
  */
 import type { PoolConfigInput } from '../config/pool-config-schema.js';
@@ -12,6 +14,7 @@ import { addon } from '../native/addon.js';
 import { InstancePool } from '../pool/instance-pool.js';
 import type { Lease } from '../pool/lease.js';
 import type { PreparedModule } from '../pool/prepared-module.js';
+import { prepareLayout } from '../wasm/prepare-layout.js';
 import type { FaultSpec, HostedTenant, IsolationHost } from './isolation-host.js';
 
 function staleUses(lease: Lease): [string, () => unknown][] {
@@ -42,9 +45,9 @@ function staleUses(lease: Lease): [string, () => unknown][] {
  * it grew, in which case it was retired and is never used again. A plain
  * instance's memory is its own; nothing to check.
  */
-function keptMemoryCheck(prepared: PreparedModule, memory: WebAssembly.Memory | null): () => string | null {
+function keptMemoryCheck(prepared: PreparedModule, imageBytes: Uint8Array, memory: WebAssembly.Memory | null): () => string | null {
   if (!prepared.pooled || memory === null) return () => null;
-  const image = prepared.cow ? prepared.layout.image : new Uint8Array(0);
+  const image = prepared.cow ? imageBytes : new Uint8Array(0);
   const initialBytes = (prepared.shape?.initialPages ?? 0) * 65536;
   return () => {
     const view = new Uint8Array(memory.buffer);
@@ -60,6 +63,7 @@ function keptMemoryCheck(prepared: PreparedModule, memory: WebAssembly.Memory | 
 export class PoolHost implements IsolationHost {
   readonly #pool: InstancePool;
   #prepared: PreparedModule[] = [];
+  #images: Uint8Array[] = [];
 
   constructor(
     readonly name: string,
@@ -74,7 +78,11 @@ export class PoolHost implements IsolationHost {
 
   async prepare(modules: readonly Uint8Array[]): Promise<void> {
     this.#prepared = [];
-    for (const [i, bytes] of modules.entries()) this.#prepared.push(await this.#pool.prepare(bytes, { name: `module ${i}` }));
+    this.#images = [];
+    for (const [i, bytes] of modules.entries()) {
+      this.#prepared.push(await this.#pool.prepare(bytes, { name: `module ${i}` }));
+      this.#images.push(prepareLayout(bytes).image);
+    }
   }
 
   acquire(module: number): HostedTenant {
@@ -85,7 +93,7 @@ export class PoolHost implements IsolationHost {
       exports: lease.exports,
       release: () => lease.release(),
       staleUses: staleUses(lease),
-      checkKeptMemory: keptMemoryCheck(prepared, lease.memory),
+      checkKeptMemory: keptMemoryCheck(prepared, this.#images[module] as Uint8Array, lease.memory),
     };
   }
 

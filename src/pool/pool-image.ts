@@ -1,9 +1,9 @@
 /**
  * A module's initial memory as the pool holds it: the sealed memfd (shared by
- * content and length across the process) and the data bytes (for the copy
- * strategy).
+ * content and length across the process) and, for the copy strategy only,
+ * the data bytes in the JS heap.
  *
- *   0              bytes.length                      byteLength (initial memory)
+ *   0              dataLength                        byteLength (initial memory)
  *   |---- data ----|------ holes: read as zeros, never written ------|
  *
  * For a V8 slot the file spans the memory's whole initial size, so every
@@ -18,6 +18,10 @@
  *            only an image a user made with RawSlotPool#image can be released
  *            by the user (`#userReleasable`), a prepared module's is released
  *            by its pool's close().
+ * Invariant: `bytes` is non-null only for an image made with `keepBytes` (a
+ *            module served by the copy strategy, which writes them into each
+ *            memory); everywhere else the memfd is the only copy, so a 64 MiB
+ *            image costs no 64 MiB of JS heap.
  */
 import { CowpoolError } from '../errors.js';
 import { addon, native, type NativeImage } from '../native/addon.js';
@@ -35,8 +39,8 @@ export class PoolImage {
 
   private constructor(
     image: NativeImage | null,
-    /** The data bytes (no holes), for the copy strategy. */
-    readonly bytes: Uint8Array,
+    /** The data bytes (no holes) when made with `keepBytes` (the copy strategy); null otherwise. */
+    readonly bytes: Uint8Array | null,
     userReleasable: boolean,
   ) {
     this.#native = image;
@@ -54,16 +58,24 @@ export class PoolImage {
     return this.#native === null ? 0 : this.#native.byteLength;
   }
 
+  /** Length of the data (the file before its holes); known without the bytes. */
+  get dataLength(): number {
+    return this.#native === null ? 0 : this.#native.dataLength;
+  }
+
   /**
    * Writes `bytes` into a sealed memfd of `byteLength` bytes (or finds the
    * identical one already made). `byteLength`: the memory's initial size for
    * a V8 slot; omitted, the data rounded up to a page (raw slots).
+   * `keepBytes`: hold `bytes` for slots that copy them (the copy strategy);
+   * otherwise the image does not reference them once made.
    */
-  static create(bytes: Uint8Array, byteLength = 0, options: { userReleasable?: boolean } = {}): PoolImage {
+  static create(bytes: Uint8Array, byteLength = 0, options: { userReleasable?: boolean; keepBytes?: boolean } = {}): PoolImage {
     const userReleasable = options.userReleasable ?? false;
-    if (bytes.length === 0 && byteLength === 0) return new PoolImage(null, bytes, userReleasable);
+    const kept = options.keepBytes === true ? bytes : null;
+    if (bytes.length === 0 && byteLength === 0) return new PoolImage(null, kept, userReleasable);
     const image = native(() => new (addon().Image)(bytes, byteLength === 0 ? undefined : byteLength));
-    return new PoolImage(image, bytes, userReleasable);
+    return new PoolImage(image, kept, userReleasable);
   }
 
   /**

@@ -1,6 +1,10 @@
 /**
- * A module made ready for the pool: the layout (rewrite + image), the
- * compiled module, and how the pool will serve it.
+ * A module made ready for the pool: the layout (rewrite and summaries), the
+ * image, the compiled module, and how the pool will serve it.
+ *
+ * The layout's image bytes are not kept: once written into the image's memfd
+ * they live in the JS heap only where the copy strategy reads them
+ * (`image.bytes`); `image.dataLength` tells their length.
  */
 import { CowpoolError } from '../errors.js';
 import type { PoolConfig, Strategy } from '../config/pool-config-schema.js';
@@ -32,7 +36,8 @@ export class PreparedModule {
   constructor(
     /** The compiled module the pool instantiates (rewritten when pooled). */
     readonly module: WebAssembly.Module,
-    readonly layout: PreparedLayout,
+    /** The layout without its image bytes (see `image`). */
+    readonly layout: Omit<PreparedLayout, 'image'>,
     /** True when instances get a pooled memory (strategies copy, cow, reuse). */
     readonly pooled: boolean,
     /** Non-null when served by plain V8 instantiation though the strategy pools. */
@@ -176,10 +181,16 @@ export async function prepareModule(
   // Copy-on-write slots map a file as long as the initial memory (holes past
   // the data); the copy strategy only ever uses the data bytes.
   const mapped = pooled && strategy !== 'copy';
-  const image = PoolImage.create(pooled ? layout.image : new Uint8Array(0), mapped ? (shape as MemoryShape).initialPages * WASM_PAGE : 0);
+  const image = PoolImage.create(pooled ? layout.image : new Uint8Array(0), mapped ? (shape as MemoryShape).initialPages * WASM_PAGE : 0, {
+    keepBytes: pooled && strategy === 'copy',
+  });
+  const refusals = pooled && strategy === 'reuse' ? reuseRefusals(input, layout.image) : [];
+  // The image bytes are in the memfd now (and in `image.bytes` under copy):
+  // the prepared module keeps no other reference to them.
+  const { image: _imageBytes, ...kept } = layout;
   const prepared = new PreparedModule(
     module,
-    layout,
+    kept,
     pooled,
     // Under the fresh strategy nothing is a fallback: plain V8 is the choice.
     pooled || strategy === 'fresh' ? null : fallbackReason,
@@ -190,7 +201,7 @@ export async function prepareModule(
     name,
     resetSettings,
     options.host ?? null,
-    pooled && strategy === 'reuse' ? reuseRefusals(input, layout.image) : [],
+    refusals,
   );
   if (snapshot !== null) {
     prepared.initialized = snapshot.initialized;

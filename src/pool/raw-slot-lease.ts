@@ -7,15 +7,15 @@
  */
 import { CowpoolError } from '../errors.js';
 import { native } from '../native/addon.js';
-import type { RawSlot } from '../slots/raw-slot.js';
+import type { RangeSlot } from '../slots/range-slot.js';
 import { leaseReleasedError } from './exports-view.js';
 
 export class RawSlotLease {
-  #slot: RawSlot | null;
+  #slot: RangeSlot | null;
   readonly #giveBack: () => void;
 
   constructor(
-    slot: RawSlot,
+    slot: RangeSlot,
     /** Most bytes `grow` may reach. */
     readonly maxBytes: number,
     giveBack: () => void,
@@ -80,7 +80,7 @@ export class RawSlotLease {
     if (this.#slot !== null) this.release();
   }
 
-  #active(what: string): RawSlot {
+  #active(what: string): RangeSlot {
     if (this.#slot === null) throw leaseReleasedError(what);
     return this.#slot;
   }

@@ -7,9 +7,9 @@
  *   pool.image(bytes) ──► PoolImage ──acquire(image, sizes)──► RawSlotLease ──release()──► warm slot
  *
  * Invariant: `#slots[i]` exists for every index the allocator has handed out.
- * Invariant: a slot index is used by the allocator iff its RawSlot is leased.
+ * Invariant: a slot index is used by the allocator iff its RangeSlot is leased.
  * Invariant: `#quarantine` holds the native slots set aside because a buffer
- *            escaped (see RawSlot); each leaves it once the addon unmapped it.
+ *            escaped (see RangeSlot); each leaves it once the addon unmapped it.
  * Invariant: `#resets` is this pool's reset state, used by no other pool;
  *            closed with the pool (a slot released after close is unmapped, not reset).
  */
@@ -20,7 +20,7 @@ import { addon, type NativeRawSlot } from '../native/addon.js';
 import { createAutoResetPolicy } from '../policy/auto-reset-policy.js';
 import { IndexAllocator } from '../policy/index-allocator.js';
 import { PoolResetState, type ResetModeCounters, type ResetSettings } from '../slots/memory-reset.js';
-import { RawSlot } from '../slots/raw-slot.js';
+import { RangeSlot } from '../slots/range-slot.js';
 import { EagerFuncTable } from '../table/eager-func-table.js';
 import type { ElementInit, FuncTable } from '../table/element-segments.js';
 import { LazyFuncTable } from '../table/lazy-func-table.js';
@@ -61,13 +61,13 @@ export let rawSlotPoolResetState: (pool: RawSlotPool) => PoolResetState;
 export class RawSlotPool {
   readonly config: RawSlotPoolConfig;
   readonly #allocator: IndexAllocator;
-  readonly #slots: RawSlot[] = [];
+  readonly #slots: RangeSlot[] = [];
   readonly #waiters = new SlotWaiters();
   readonly #reset: ResetSettings;
   readonly #resets = new PoolResetState(createAutoResetPolicy);
   readonly #pageSize: number;
   #closed = false;
-  readonly #registry = new FinalizationRegistry<RawSlot>((slot) => this.#reclaim(slot));
+  readonly #registry = new FinalizationRegistry<RangeSlot>((slot) => this.#reclaim(slot));
   #quarantine: NativeRawSlot[] = [];
   readonly #counters = { active: 0, acquired: 0, released: 0, reclaimed: 0, hits: 0, cold: 0, evicted: 0, resetFailures: 0, exhausted: 0, bytesRestored: 0, quarantined: 0 };
 
@@ -205,7 +205,7 @@ export class RawSlotPool {
     else if (allocation.kind === 'cold') c.cold += 1;
     else c.evicted += 1;
     const limits = this.config.limits;
-    const slot = (this.#slots[allocation.slot] ??= new RawSlot(allocation.slot, limits.maxMemoryBytesPerSlot, limits.guardBytes));
+    const slot = (this.#slots[allocation.slot] ??= new RangeSlot(allocation.slot, limits.maxMemoryBytesPerSlot, limits.guardBytes));
     try {
       slot.acquire(request.image === null ? null : nativeImageOf(request.image), request.initialBytes);
     } catch (e) {
@@ -228,7 +228,7 @@ export class RawSlotPool {
    * reachable, so the slot is destroyed (every buffer detached, the range
    * unmapped) rather than reset and handed to someone else.
    */
-  #reclaim(slot: RawSlot): void {
+  #reclaim(slot: RangeSlot): void {
     if (slot.state !== 'leased') return;
     const c = this.#counters;
     c.active -= 1;
@@ -252,7 +252,7 @@ export class RawSlotPool {
     return this.#quarantine.length;
   }
 
-  #giveBack(slot: RawSlot, key: string): void {
+  #giveBack(slot: RangeSlot, key: string): void {
     const c = this.#counters;
     c.active -= 1;
     c.released += 1;

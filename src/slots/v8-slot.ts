@@ -46,11 +46,15 @@ export class V8Slot {
   /**
    * Hands the slot out holding exactly the image then zeros, in a memory of
    * `shape`: `image` (the file: data, then holes; null only for a 0-byte
-   * memory) mapped for fill 'map', its data `bytes` copied for fill 'copy'.
+   * memory) mapped for fill 'map', its data `bytes` copied for fill 'copy'
+   * (only fill 'copy' reads them; 'map' takes null).
    * Entry: cold, clean, unknown or retired. Exit: leased.
    * On failure the slot is `unknown` (or `retired`) and the error is thrown.
    */
-  acquire(image: NativeImage | null, bytes: Uint8Array, shape: MemoryShape, fill: SlotFill): WebAssembly.Memory {
+  acquire(image: NativeImage | null, bytes: Uint8Array | null, shape: MemoryShape, fill: SlotFill): WebAssembly.Memory {
+    if (fill === 'copy' && bytes === null) {
+      throw new CowpoolError('INVALID_ARGUMENT', `slot ${this.id}: fill 'copy' needs the image's data bytes (an image made with keepBytes)`);
+    }
     if (this.state === 'leased' || this.state === 'dirty') {
       throw new CowpoolError('SLOT_STATE', `slot ${this.id} is ${this.state}; only a clean, unknown or cold slot can be acquired`);
     }
@@ -70,7 +74,7 @@ export class V8Slot {
     try {
       if (fill === 'map') {
         if (this.mappedImage !== image) this.map(memory, image);
-      } else if (bytes.length > 0) {
+      } else if (bytes !== null && bytes.length > 0) {
         new Uint8Array(memory.buffer, 0, bytes.length).set(bytes);
       }
     } catch (e) {

@@ -1,6 +1,8 @@
 /**
- * One raw slot: an addon-reserved range with guard pages, for runtimes written
- * in JS/TS that use cowpool as their instance allocator.
+ * One raw slot as its pool tracks it: the state of an addon-reserved range
+ * with guard pages (the addon's handle, `NativeRawSlot`, does the system
+ * calls), for runtimes written in JS/TS that use cowpool as their instance
+ * allocator. The instance pool's counterpart is V8Slot.
  *
  *   |<- guard ->|<- image (CoW) ->|<- zeros (slot memfd) ->|<- not yet in the file ->|<- guard ->|
  *               base
@@ -23,7 +25,7 @@ import { addon, native, type NativeImage, type NativeRawSlot } from '../native/a
 import { resetRawSlot, SlotResetState, type PoolResetState, type ResetSettings } from './memory-reset.js';
 import type { SlotState } from './slot-state.js';
 
-export class RawSlot {
+export class RangeSlot {
   state: SlotState = 'cold';
   native: NativeRawSlot | null = null;
   image: NativeImage | null = null;
