@@ -30,6 +30,9 @@ describe('cowpool bench serve', () => {
     const report = await runServeBench({ module, durationSeconds: 1, warmupSeconds: 0, connections: 4, workers: [1], progress: (l) => lines.push(l) });
     expect(report.rows.map((r) => r.subject)).toEqual(['floor', 'naive', 'node-wasi', 'cowpool (1 worker)']);
     for (const row of report.rows) {
+      // Node 20's node:wasi can die (SIGSEGV) under load, a Node bug (DESIGN.md); the bench reports it as such.
+      if (row.subject === 'node-wasi' && row.crashed !== undefined && Number(process.versions.node.split('.')[0]) < 22) continue;
+      expect(row.crashed, row.subject).toBeUndefined();
       expect(row.requestsPerSecond, row.subject).toBeGreaterThan(0);
       expect(row.non2xx + row.errors, row.subject).toBe(0);
     }
