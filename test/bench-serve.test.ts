@@ -36,6 +36,6 @@ describe('cowpool bench serve', () => {
       expect(row.requestsPerSecond, row.subject).toBeGreaterThan(0);
       expect(row.non2xx + row.errors, row.subject).toBe(0);
     }
-    expect(lines).toHaveLength(4);
+    for (const subject of ['floor', 'naive', 'node-wasi', 'cowpool (1 worker)']) expect(lines).toContain(`serve bench: ${subject}`);
   }, 120_000);
 });
