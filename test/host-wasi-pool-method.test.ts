@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { createPool, runWasi, type Strategy } from '../src/index.js';
+import { createPool, runWasi, runWasiInPool, type Strategy } from '../src/index.js';
 import { corpusModule, corpusPath, text } from './helpers/wasi-corpus.js';
 
 const DATA = readFileSync(corpusPath('data-1mib'));
@@ -69,6 +69,19 @@ describe('pool.runWasi', () => {
       expect(() => pool.runWasi(trap, {})).toThrow(WebAssembly.RuntimeError);
       expect(pool.stats().leases.active).toBe(0);
       expect(pool.runWasi(exit, { args: ['exit-code', '3'] }).exitCode).toBe(3);
+    } finally {
+      pool.close();
+    }
+  });
+
+  it('runWasiInPool refuses a module prepared with host bindings and names pool.runWasi', async () => {
+    const pool = createPool({ strategy: 'cow', limits: { maxSlots: 1 } });
+    try {
+      const withHost = await pool.prepare(readFileSync(corpusPath('echo')), { host: () => ({}) });
+      expect(() => runWasiInPool(pool, withHost, { stdin: 'x' })).toThrow(
+        expect.objectContaining({ code: 'INVALID_ARGUMENT', message: expect.stringContaining('pool.runWasi') }),
+      );
+      expect(pool.stats().leases.active).toBe(0);
     } finally {
       pool.close();
     }

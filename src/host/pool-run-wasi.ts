@@ -25,6 +25,10 @@ export interface WasiPool {
 }
 
 export function runWasiInPool(pool: WasiPool, prepared: PreparedModule, options: RunWasiOptions = {}): WasiResult {
+  if (prepared.host !== null) {
+    // Its tenants link the slot's host bindings, and instantiate() would read the WASI imports as `{ data }`.
+    throw new CowpoolError('INVALID_ARGUMENT', `runWasiInPool: ${prepared.name} was prepared with \`host\` bindings; run it with pool.runWasi(prepared, options)`);
+  }
   const host = options.host ?? new WasiHost();
   const run = host.begin(options);
   let lease: Lease | null = null;
