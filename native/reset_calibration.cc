@@ -181,7 +181,23 @@ class CalibrationWorker : public Napi::AsyncWorker {
   // Thread pool: no N-API here; ProcessCalibration touches only its own memory.
   void Execute() override { result_ = &ProcessCalibration(); }
   void OnOK() override {
-    Napi::Env env = Env();
+    // A worker thread terminated while the measurement ran gets this call
+    // with its environment shutting down: building the result then throws.
+    // Nobody can wait for the promise any more, and an exception leaving
+    // this callback would abort the process (std::terminate), so drop it.
+    try {
+      Settle(Env());
+    } catch (const Napi::Error&) {
+    }
+  }
+
+  void OnError(const Napi::Error&) override {
+    // Execute() never calls SetError; present so a stray error cannot reach
+    // the default handler, which would call a callback this worker has not.
+  }
+
+ private:
+  void Settle(Napi::Env env) {
     if (result_->ok) {
       deferred_.Resolve(ToObject(env, *result_));
       return;
@@ -194,7 +210,6 @@ class CalibrationWorker : public Napi::AsyncWorker {
     }
   }
 
- private:
   Napi::Promise::Deferred deferred_;
   const Calibration* result_ = nullptr;
 };

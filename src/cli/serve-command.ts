@@ -5,7 +5,7 @@
  * exits 0.
  */
 import { availableParallelism } from 'node:os';
-import { CowpoolError } from '../errors.js';
+import { CowpoolError, isCowpoolError } from '../errors.js';
 import { CowpoolServer } from '../serve/http-server.js';
 import { resolveServeConfig } from '../serve/load-serve-config.js';
 import { flagHelp, parseArgs, type FlagSpec } from './cli-args.js';
@@ -70,7 +70,9 @@ export async function serveCommand(argv: readonly string[], io: CliIo, hooks: Se
     url = await server.listen();
   } catch (e) {
     await server.close(0);
-    throw e;
+    if (isCowpoolError(e)) throw e;
+    // A worker could not prepare its routes (a module V8 refuses, an initializer that fails).
+    throw new CowpoolError('INSTANTIATE_FAILED', `serve: the workers could not start: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
   }
   io.stdout(`listening on ${url}\n`);
   const signal = await (hooks.stopSignal ?? firstSignal());

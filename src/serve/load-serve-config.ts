@@ -4,6 +4,7 @@
  * the file that names them, so a config works from any working directory.
  * Every problem is reported at once, naming the field and the fix.
  */
+import { statSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { invalidConfig, parseJsonText, readConfigText } from '../config/config-file.js';
 import { toConfigIssues } from '../config/config-issues.js';
@@ -72,5 +73,17 @@ export function resolveServeConfig(sources: ServeSources): ServeConfig {
   if (input.routes === undefined) {
     throw invalidConfig(WHAT, source, [{ path: 'routes', message: 'no module to serve — pass a module (cowpool serve handler.wasm) or --config with "routes"' }]);
   }
-  return parseServeConfig(input, source);
+  const config = parseServeConfig(input, source);
+  // Every module must be there before any worker starts: one message naming each missing file.
+  const missing = config.routes.flatMap((route, i) => {
+    try {
+      if (statSync(route.module).isFile()) return [];
+      return [{ path: `routes[${i}].module`, message: `${route.module} is not a file — give the path of a .wasm file (relative paths are read from the configuration file's directory)` }];
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code ?? 'unreadable';
+      return [{ path: `routes[${i}].module`, message: `${route.module}: ${code} — give the path of a .wasm file (relative paths are read from the configuration file's directory)` }];
+    }
+  });
+  if (missing.length > 0) throw invalidConfig(WHAT, source, missing);
+  return config;
 }

@@ -151,6 +151,6 @@ start().then(
     port.postMessage({ type: 'ready' });
   },
   (e: unknown) => {
-    port.postMessage({ type: 'failed', error: e instanceof Error ? e.message : String(e) });
+    port.postMessage({ type: 'failed', error: isCowpoolError(e) ? `${e.code}: ${e.message}` : e instanceof Error ? e.message : String(e) });
   },
 );
