@@ -19,15 +19,19 @@ function failure(f: () => unknown): CowpoolError {
 
 describe('serve configuration', () => {
   it('resolves module paths against the directory of the config file, whatever the working directory', () => {
-    mkdirSync(join(dir, 'conf'), { recursive: true });
+    mkdirSync(join(dir, 'conf', 'handlers'), { recursive: true });
+    writeFileSync(join(dir, 'conf', 'handlers', 'a.wasm'), '');
+    const absolute = join(dir, 'b.wasm');
+    writeFileSync(absolute, '');
     const file = join(dir, 'conf', 'serve.json');
-    writeFileSync(file, JSON.stringify({ routes: [{ path: '/a', module: 'handlers/a.wasm' }, { path: '/b', module: '/abs/b.wasm' }] }));
+    writeFileSync(file, JSON.stringify({ routes: [{ path: '/a', module: 'handlers/a.wasm' }, { path: '/b', module: absolute }] }));
     const config = resolveServeConfig({ file, cwd: '/' });
-    expect(config.routes.map((r) => r.module)).toEqual([join(dir, 'conf', 'handlers', 'a.wasm'), '/abs/b.wasm']);
+    expect(config.routes.map((r) => r.module)).toEqual([join(dir, 'conf', 'handlers', 'a.wasm'), absolute]);
     expect(config).toMatchObject({ host: '127.0.0.1', port: 8080, queue: { maxWaiting: 256 }, limits: { deadlineMs: 1000, maxBodyBytes: 1024 * 1024 } });
   });
 
   it('command-line flags override the file; a module argument serves every path', () => {
+    writeFileSync(join(dir, 'h.wasm'), '');
     const file = join(dir, 'flags.json');
     writeFileSync(file, JSON.stringify({ port: 1, limits: { maxBodyBytes: '2KiB' }, routes: [{ path: '/a', module: 'a.wasm' }] }));
     const config = resolveServeConfig({ file, module: 'h.wasm', port: 0, workers: 3, deadlineMs: 250, host: '::1', cwd: dir });
