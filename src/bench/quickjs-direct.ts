@@ -12,6 +12,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { CowpoolError } from '../errors.js';
+import { emscriptenStubImports } from './stub-imports.js';
 
 export interface QuickJsDirect {
   wasm: Uint8Array;
@@ -55,26 +56,7 @@ export function loadQuickJsDirect(): QuickJsDirect {
     memoryImport: { module: memory.module, name: memory.name },
     exportName,
     ctors,
-    imports: (current) => {
-      const out: WebAssembly.Imports = {};
-      for (const i of imports) {
-        if (i.kind !== 'function') continue;
-        const fn = i.name === resize
-          ? (requested: number) => {
-            const m = current();
-            const pages = Math.ceil((requested >>> 0) / 65536) - m.buffer.byteLength / 65536;
-            try {
-              if (pages > 0) m.grow(pages);
-              return 1;
-            } catch {
-              return 0;
-            }
-          }
-          : () => 0;
-        (out[i.module] ??= {})[i.name] = fn;
-      }
-      return out;
-    },
+    imports: (current) => emscriptenStubImports(imports, resize, current),
   };
 }
 

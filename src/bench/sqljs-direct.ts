@@ -9,6 +9,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { CowpoolError } from '../errors.js';
+import { emscriptenStubImports } from './stub-imports.js';
 
 const NEEDED = ['malloc', 'free', 'sqlite3_open', 'sqlite3_exec', 'sqlite3_close_v2', 'sqlite3_prepare_v2', 'sqlite3_step', 'sqlite3_column_double', 'sqlite3_finalize'];
 
@@ -47,25 +48,7 @@ export function loadSqlJsDirect(): SqlJsDirect {
     exportName,
     ctors,
     memoryExport,
-    imports: (current) => {
-      const out: WebAssembly.Imports = {};
-      for (const i of imports) {
-        if (i.kind !== 'function') continue;
-        (out[i.module] ??= {})[i.name] = i.name === resize
-          ? (requested: number) => {
-            const m = current();
-            const pages = Math.ceil((requested >>> 0) / 65536) - m.buffer.byteLength / 65536;
-            try {
-              if (pages > 0) m.grow(pages);
-              return 1;
-            } catch {
-              return 0;
-            }
-          }
-          : () => 0;
-      }
-      return out;
-    },
+    imports: (current) => emscriptenStubImports(imports, resize, current),
   };
 }
 

@@ -117,3 +117,32 @@ export function stubImports(layout: PreparedLayout, name: string, memoryFromPool
     },
   };
 }
+
+/**
+ * Imports for an Emscripten module driven without its glue: every function
+ * import returns 0, except `resize` (the glue's minified name for
+ * emscripten_resize_heap), which grows `current()` to the requested byte
+ * length and answers 1, or 0 when the memory cannot grow.
+ */
+export function emscriptenStubImports(
+  imports: readonly WebAssembly.ModuleImportDescriptor[],
+  resize: string,
+  current: () => WebAssembly.Memory,
+): WebAssembly.Imports {
+  const growTo = (requested: number): number => {
+    const m = current();
+    const pages = Math.ceil((requested >>> 0) / 65536) - m.buffer.byteLength / 65536;
+    try {
+      if (pages > 0) m.grow(pages);
+      return 1;
+    } catch {
+      return 0;
+    }
+  };
+  const out: WebAssembly.Imports = {};
+  for (const i of imports) {
+    if (i.kind !== 'function') continue;
+    (out[i.module] ??= {})[i.name] = i.name === resize ? growTo : stubFunction;
+  }
+  return out;
+}

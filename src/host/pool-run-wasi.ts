@@ -15,7 +15,7 @@ import type { Lease } from '../pool/lease.js';
 import type { PreparedModule } from '../pool/prepared-module.js';
 import { CowpoolError } from '../errors.js';
 import type { RunWasiOptions } from './run-wasi.js';
-import { callEntry } from './wasi-command.js';
+import { runStartOnLease } from './wasi-command.js';
 import { WasiHost } from './wasi-host.js';
 import type { WasiResult } from './wasi-run.js';
 
@@ -31,20 +31,5 @@ export function runWasiInPool(pool: WasiPool, prepared: PreparedModule, options:
   }
   const host = options.host ?? new WasiHost();
   const run = host.begin(options);
-  let lease: Lease | null = null;
-  let result: WasiResult | undefined;
-  try {
-    lease = pool.instantiate(prepared, host.imports as unknown as Imports);
-    const memory = lease.memory;
-    if (memory === null) throw new CowpoolError('INVALID_ARGUMENT', `runWasiInPool: ${prepared.name} has no memory; a WASI program exports one`);
-    run.memory = memory;
-    callEntry(run, lease.exports, '_start', true);
-  } finally {
-    try {
-      result = host.end();
-    } finally {
-      lease?.release();
-    }
-  }
-  return result;
+  return runStartOnLease(run, 'runWasiInPool', prepared.name, () => pool.instantiate(prepared, host.imports as unknown as Imports), () => host.end());
 }

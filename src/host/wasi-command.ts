@@ -5,7 +5,7 @@
  */
 import { CowpoolError } from '../errors.js';
 import { WasiExit } from './wasi-exit.js';
-import type { WasiRun } from './wasi-run.js';
+import type { WasiResult, WasiRun } from './wasi-run.js';
 
 /** The exported memory the host reads and writes (WASI's `memory` export). */
 export function exportedMemory(exports: WebAssembly.Exports | Record<string, unknown>): WebAssembly.Memory {
@@ -37,4 +37,34 @@ export function callEntry(run: WasiRun, exports: WebAssembly.Exports | Record<st
     if (e instanceof WasiExit || run.state === 'exited') return;
     throw e;
   }
+}
+
+/**
+ * One command run on a pooled tenant: lease it, point the run at its memory,
+ * call `_start`, then collect the output (`finish`) and give the slot back —
+ * in that order, whatever throws. `who` names the caller in errors.
+ */
+export function runStartOnLease(
+  run: WasiRun,
+  who: string,
+  moduleName: string,
+  lease: () => { readonly memory: WebAssembly.Memory | null; readonly exports: object; release(): void },
+  finish: () => WasiResult,
+): WasiResult {
+  let leased: ReturnType<typeof lease> | null = null;
+  let result: WasiResult | undefined;
+  try {
+    leased = lease();
+    const memory = leased.memory;
+    if (memory === null) throw new CowpoolError('INVALID_ARGUMENT', `${who}: ${moduleName} has no memory; a WASI program exports one`);
+    run.memory = memory;
+    callEntry(run, leased.exports as Record<string, unknown>, '_start', true);
+  } finally {
+    try {
+      result = finish();
+    } finally {
+      leased?.release();
+    }
+  }
+  return result;
 }

@@ -13,7 +13,7 @@ import type { Lease } from '../pool/lease.js';
 import type { PreparedModule } from '../pool/prepared-module.js';
 import { installWasiRunner } from '../pool/wasi-runner.js';
 import type { RunWasiOptions } from './run-wasi.js';
-import { callEntry } from './wasi-command.js';
+import { runStartOnLease } from './wasi-command.js';
 import { wasiImportTable } from './wasi-host.js';
 import { resolveWasiOptions } from './wasi-options.js';
 import { WasiRun, type WasiResult } from './wasi-run.js';
@@ -36,22 +36,7 @@ export function runWasiOnSlot(instantiate: (data: unknown) => Lease, prepared: P
     throw new CowpoolError('INVALID_ARGUMENT', 'pool.runWasi(): options.host is not used here (the pool makes the WASI host once per slot); pass a host to runWasiInPool instead');
   }
   const run = new WasiRun(resolveWasiOptions(options));
-  let lease: Lease | null = null;
-  let result: WasiResult | undefined;
-  try {
-    lease = instantiate(run);
-    const memory = lease.memory;
-    if (memory === null) throw new CowpoolError('INVALID_ARGUMENT', `pool.runWasi(): ${prepared.name} has no memory; a WASI program exports one`);
-    run.memory = memory;
-    callEntry(run, lease.exports, '_start', true);
-  } finally {
-    try {
-      result = run.finish();
-    } finally {
-      lease?.release();
-    }
-  }
-  return result;
+  return runStartOnLease(run, 'pool.runWasi()', prepared.name, () => instantiate(run), () => run.finish());
 }
 
 installWasiRunner({ host: wasiSlotHost, run: runWasiOnSlot });
