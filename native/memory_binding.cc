@@ -13,6 +13,7 @@
 #include <napi.h>
 
 #include <cerrno>
+#include <sys/mman.h>
 
 #include "errors.h"
 #include "image.h"
@@ -86,16 +87,26 @@ Napi::Value MapImage(const Napi::CallbackInfo& info) {
 }
 
 // resetMemory(buffer, image | null, mode, keepResidentBytes, maxResidentBytes?,
-//             flags?, stats?: Float64Array) -> bytes copied
+//             flags?, stats?: Float64Array, rangeBytes?) -> bytes copied
+// Resets [0, rangeBytes) (default: the whole buffer). A memory with a
+// virtual size resets its initial range here and its grown tail with
+// releaseTail.
 Napi::Value ResetMemory(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   BufferRange r = ReadBuffer(env, info[0], "resetMemory");
   const ImageEntry* image = OptionalImage(env, info[1]);
   ResetRequest request = ReadResetRequest(env, info, 2, "resetMemory");
-  if (image != nullptr && image->byte_length > r.length) {
+  size_t range = r.length;
+  if (!info[7].IsUndefined()) {
+    range = ReadSize(env, info[7], "rangeBytes");
+    if (range == 0 || range > r.length || !IsPageAligned(range)) {
+      ThrowInvalid(env, "resetMemory: rangeBytes must be page-aligned, non-zero and inside the memory");
+    }
+  }
+  if (image != nullptr && image->byte_length > range) {
     ThrowInvalid(env, "resetMemory: the image is longer than the memory");
   }
-  ResetStats stats = ResetRange(env, r.base, r.length, image, request, "resetMemory");
+  ResetStats stats = ResetRange(env, r.base, range, image, request, "resetMemory");
   WriteResetStats(env, info[6], stats, "resetMemory");
   return Napi::Number::New(env, static_cast<double>(stats.bytes_copied));
 }
@@ -144,6 +155,109 @@ Napi::Value PageOut(const Napi::CallbackInfo& info) {
   return out;
 }
 
+// Reads [from, to) of the buffer: page-aligned, from <= to <= byteLength.
+void ReadSubrange(Napi::Env env, const BufferRange& r, Napi::Value from_value, Napi::Value to_value, const char* what,
+                  size_t* from, size_t* to) {
+  *from = ReadSize(env, from_value, "fromBytes");
+  *to = ReadSize(env, to_value, "toBytes");
+  if (!IsPageAligned(*from) || !IsPageAligned(*to) || *from > *to || *to > r.length) {
+    ThrowInvalid(env, std::string(what) + ": fromBytes and toBytes must be page-aligned with fromBytes <= toBytes <= the memory's length");
+  }
+}
+
+// protectMemory(buffer, fromBytes, toBytes, accessible): makes [from, to) of
+// a memory inaccessible (PROT_NONE) or read-write again. This is how a memory
+// with a virtual size keeps the pages between its virtual and its physical
+// size trapping exactly as V8's own guard pages do: a wasm access there
+// faults, and V8's trap handler turns the fault into a RuntimeError.
+// Never reaches outside [base, base + byteLength), so it can only give back
+// permissions V8 itself granted (DESIGN invariant 1).
+Napi::Value ProtectMemory(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  BufferRange r = ReadBuffer(env, info[0], "protectMemory");
+  size_t from = 0, to = 0;
+  ReadSubrange(env, r, info[1], info[2], "protectMemory", &from, &to);
+  if (!info[3].IsBoolean()) ThrowInvalid(env, "protectMemory: accessible must be a boolean");
+  int prot = info[3].As<Napi::Boolean>().Value() ? (PROT_READ | PROT_WRITE) : PROT_NONE;
+  // safe: a page-aligned range inside the live buffer (checked above); only
+  // permissions change, pages and their contents stay.
+  if (sys::Mprotect(r.base + from, to - from, prot) != 0) ThrowSyscall(env, "mprotect", errno, "protectMemory");
+  return env.Undefined();
+}
+
+// releaseTail(buffer, fromBytes, mode, keepResidentBytes, maxResidentBytes?,
+//             flags?, stats?: Float64Array) -> bytes zeroed
+// Puts the grown tail [from, byteLength) of a memory with a virtual size back
+// to "past the end": read-write while its private pages are zeroed (by the
+// mode: restore-dirty keeps them resident, zeroed; madvise drops them), then
+// PROT_NONE. Made read-write first because part of the tail may already be
+// PROT_NONE (a tenant that did not grow back into all of it), and a reset
+// must never write to a page it cannot write.
+Napi::Value ReleaseTail(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  BufferRange r = ReadBuffer(env, info[0], "releaseTail");
+  size_t from = ReadSize(env, info[1], "fromBytes");
+  if (!IsPageAligned(from) || from == 0 || from >= r.length) {
+    ThrowInvalid(env, "releaseTail: fromBytes must be page-aligned and strictly inside the memory (the memory must have grown)");
+  }
+  ResetRequest request = ReadResetRequest(env, info, 2, "releaseTail");
+  if (request.mode == ResetMode::kTrackWrites) {
+    ThrowInvalid(env, "releaseTail: the tail is never write-tracked; use restore-dirty, keep-resident or madvise");
+  }
+  uint8_t* tail = r.base + from;
+  size_t length = r.length - from;
+  // safe: [tail, tail + length) is the rest of the live buffer (checked above).
+  if (sys::Mprotect(tail, length, PROT_READ | PROT_WRITE) != 0) ThrowSyscall(env, "mprotect", errno, "releaseTail");
+  ResetStats stats = ResetRange(env, tail, length, nullptr, request, "releaseTail");
+  // safe: the same range; its pages are zero now, and stay so while no one can reach them.
+  if (sys::Mprotect(tail, length, PROT_NONE) != 0) ThrowSyscall(env, "mprotect", errno, "releaseTail");
+  WriteResetStats(env, info[6], stats, "releaseTail");
+  return Napi::Number::New(env, static_cast<double>(stats.bytes_copied));
+}
+
+// What keeps a memory's reservation alive while an alias of it exists.
+struct AliasHold {
+  Napi::ObjectReference memory;
+};
+
+// aliasMemory(memory: WebAssembly.Memory, lengthBytes) -> ArrayBuffer of the
+// first lengthBytes of the memory. For memories with a virtual size: JS must
+// see exactly the virtual size (the pages past it are PROT_NONE, and a JS
+// read there would fault outside wasm code, which V8 does not turn into a
+// trap). The alias holds the Memory (and with it V8's reservation) until it
+// is collected; the pool detaches it (detachAlias) when the virtual size
+// changes or the tenant leaves.
+Napi::Value AliasMemory(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsObject()) ThrowInvalid(env, "aliasMemory: expected a WebAssembly.Memory");
+  Napi::Object memory = info[0].As<Napi::Object>();
+  BufferRange r = ReadBuffer(env, memory.Get("buffer"), "aliasMemory");
+  size_t length = ReadSize(env, info[1], "lengthBytes");
+  if (length == 0 || length > r.length || !IsPageAligned(length)) {
+    ThrowInvalid(env, "aliasMemory: lengthBytes must be page-aligned, non-zero and at most the memory's length");
+  }
+  auto* hold = new AliasHold{Napi::Persistent(memory)};
+  // safe: [base, base + length) lies in the memory's read-write range now;
+  // the buffer keeps the Memory (and so V8's reservation, whose base never
+  // moves while the trap handler is on) alive through `hold`, and the pool
+  // detaches it before that range stops being this tenant's to see.
+  return Napi::ArrayBuffer::New(
+      env, r.base, length, [](Napi::Env, void*, AliasHold* h) { delete h; }, hold);
+}
+
+// detachAlias(buffer): detaches an alias made by aliasMemory (a kept view then
+// reads as length 0). Returns false when it was detached already — by someone
+// who moved it (ArrayBuffer#transfer, a transfer list): the caller must then
+// keep every page the moved buffer can reach readable.
+Napi::Value DetachAlias(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsArrayBuffer()) ThrowInvalid(env, "detachAlias: expected an ArrayBuffer made by aliasMemory");
+  Napi::ArrayBuffer buffer = info[0].As<Napi::ArrayBuffer>();
+  if (buffer.Data() == nullptr) return Napi::Boolean::New(env, false);
+  buffer.Detach();
+  return Napi::Boolean::New(env, true);
+}
+
 // memoryAddress(buffer) -> bigint base address (diagnostics and tests).
 Napi::Value MemoryAddress(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -158,6 +272,10 @@ void InitMemoryBinding(Napi::Env env, Napi::Object exports) {
   exports.Set("resetMemory", Napi::Function::New<ResetMemory>(env, "resetMemory"));
   exports.Set("residentPrivateBytes", Napi::Function::New<ResidentPrivateBytes>(env, "residentPrivateBytes"));
   exports.Set("pageOut", Napi::Function::New<PageOut>(env, "pageOut"));
+  exports.Set("protectMemory", Napi::Function::New<ProtectMemory>(env, "protectMemory"));
+  exports.Set("releaseTail", Napi::Function::New<ReleaseTail>(env, "releaseTail"));
+  exports.Set("aliasMemory", Napi::Function::New<AliasMemory>(env, "aliasMemory"));
+  exports.Set("detachAlias", Napi::Function::New<DetachAlias>(env, "detachAlias"));
   exports.Set("memoryAddress", Napi::Function::New<MemoryAddress>(env, "memoryAddress"));
 }
 

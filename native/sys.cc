@@ -17,7 +17,7 @@ namespace {
 
 const char* const kCallNames[] = {"mmap",     "munmap", "madvise", "ftruncate", "memfd_create",
                                   "fcntl",    "pwrite", "ioctl",   "pread",     "open",
-                                  "userfaultfd", "fallocate"};
+                                  "userfaultfd", "fallocate", "mprotect"};
 static_assert(sizeof(kCallNames) / sizeof(kCallNames[0]) == static_cast<size_t>(Call::kCount),
               "one name per Call");
 
@@ -222,6 +222,12 @@ void* MapZeroForRecovery(void* addr, size_t len) {
 
 void* MapSharedForRecovery(void* addr, size_t len, int fd) {
   return ::mmap(addr, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd, 0);
+}
+
+int Mprotect(void* addr, size_t len, int prot) {
+  if (len == 0) return 0;
+  if (ShouldFail(Call::kMprotect)) return -1;
+  return ::mprotect(addr, len, prot);
 }
 
 int PunchHole(int fd, off_t offset, off_t len) {

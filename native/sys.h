@@ -26,6 +26,7 @@ enum class Call : int {
   kOpen,
   kUserfaultfd,
   kFallocate,
+  kMprotect,
   kCount,
 };
 
@@ -65,6 +66,7 @@ class NoFaultInjection {
 void* Mmap(void* addr, size_t len, int prot, int flags, int fd, off_t offset);
 int Munmap(void* addr, size_t len);
 int Madvise(void* addr, size_t len, int advice);
+int Mprotect(void* addr, size_t len, int prot);
 int Ftruncate(int fd, off_t len);
 int MemfdCreate(const char* name, unsigned flags);
 int FcntlAddSeals(int fd, int seals);

@@ -173,7 +173,25 @@ export interface NativeAddon {
     maxResidentBytes?: number,
     flags?: number,
     stats?: Float64Array,
+    /** Reset only `[0, rangeBytes)` (a memory with a virtual size: its initial range). Default: the whole buffer. */
+    rangeBytes?: number,
   ): number;
+  /** Makes `[fromBytes, toBytes)` of a memory PROT_NONE (`accessible` false) or read-write again. */
+  protectMemory(buffer: ArrayBuffer, fromBytes: number, toBytes: number, accessible: boolean): void;
+  /** Zeroes the private pages of `[fromBytes, byteLength)` by `mode` (never track-writes), then makes it PROT_NONE. Returns bytes zeroed by copying. */
+  releaseTail(
+    buffer: ArrayBuffer,
+    fromBytes: number,
+    mode: number,
+    keepResidentBytes: number,
+    maxResidentBytes?: number,
+    flags?: number,
+    stats?: Float64Array,
+  ): number;
+  /** An ArrayBuffer over the memory's first `lengthBytes` that keeps the Memory alive. */
+  aliasMemory(memory: WebAssembly.Memory, lengthBytes: number): ArrayBuffer;
+  /** Detaches an alias; false when it was already detached (moved away by someone else). */
+  detachAlias(buffer: ArrayBuffer): boolean;
   /** Bytes of the buffer held in private pages (what a reset has to deal with). */
   residentPrivateBytes(buffer: ArrayBuffer): number;
   memoryAddress(buffer: ArrayBuffer): bigint;

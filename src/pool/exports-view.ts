@@ -22,6 +22,8 @@ export interface ExportsOwner {
   /** Throws LEASE_RELEASED when released. */
   assertActive(what: string): void;
   readonly rawExports: WebAssembly.Exports;
+  /** What a memory export reads as: the lease's view of memory 0 when it has a virtual size (else the export itself). */
+  exportedMemory(value: unknown): unknown;
   /** The instance's calls in flight. */
   readonly calls: InstanceCalls;
 }
@@ -72,6 +74,7 @@ function prototypeFor(module: WebAssembly.Module, entries: readonly ExportEntry[
         const owner = this[OWNER];
         owner.assertActive(`exports.${name}`);
         const value = owner.rawExports[name];
+        if (kind === 'memory') return owner.exportedMemory(value);
         if (kind !== 'function' || typeof value !== 'function') return value;
         const fn = value as (...args: unknown[]) => unknown;
         const calls = owner.calls;

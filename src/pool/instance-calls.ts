@@ -151,10 +151,18 @@ export function guardImports(
   values: readonly unknown[],
   calls: InstanceCalls,
   memory: WebAssembly.Memory | null,
+  /** The slot's `unprotect` for a module with a virtual size (its `cowpool.unprotect` import). */
+  unprotect: ((fromPage: number, toPage: number) => void) | null = null,
 ): WebAssembly.Imports {
   const linked: Record<string, Record<string, unknown>> = {};
   const target = prepared.memoryImport;
   if (memory !== null && target !== null) put(put(linked, target.module, {}) as Record<string, unknown>, target.name, memory);
+  const virtual = prepared.layout.virtualSize;
+  if (memory !== null && virtual !== null && unprotect !== null) {
+    const module = virtual.unprotectImport.module;
+    const into = Object.hasOwn(linked, module) ? linked[module]! : (put(linked, module, {}) as Record<string, unknown>);
+    put(into, virtual.unprotectImport.name, unprotect);
+  }
   let i = 0;
   for (const entry of prepared.layout.imports) {
     if (target !== null && entry.kind === 'memory' && entry.module === target.module && entry.name === target.name) continue;

@@ -48,6 +48,7 @@ import type { RunWasiOptions } from '../host/run-wasi.js';
 import type { WasiResult } from '../host/wasi-run.js';
 import type { ReuseRefusal } from '../wasm/reuse-eligibility.js';
 import { Lease, type LeaseBacking } from './lease.js';
+import { VirtualMemory } from './virtual-memory.js';
 import { nativeImageOf, releaseImage } from './pool-image.js';
 import { prepareModule, PreparedModule, type PoolFallbackReason, type PrepareOptions } from './prepared-module.js';
 import { acquireWithin, SlotWaiters } from './slot-waiters.js';
@@ -245,6 +246,9 @@ export class InstancePool {
     let reservation: Reservation | null = null;
     let lease: Lease | null = null;
     if (prepared.host !== null) throw new CowpoolError('INVALID_ARGUMENT', `emscriptenHook: ${prepared.name} was prepared with host bindings; glue brings its own imports, so prepare it without \`host\``);
+    if (prepared.layout.virtualSize !== null) {
+      throw new CowpoolError('INVALID_ARGUMENT', `emscriptenHook: ${prepared.name} was prepared with growth 'virtual'; glue reads the raw instance's memory, so prepare it with growth 'retire'`);
+    }
     const hook = ((imports: Imports, receiveInstance: (instance: WebAssembly.Instance, module?: WebAssembly.Module) => void) => {
       if (lease !== null) {
         throw new CowpoolError('INVALID_ARGUMENT', 'emscriptenHook: this hook already served an instance; make one hook per instance');
@@ -355,7 +359,7 @@ export class InstancePool {
     const slot = (this.#slots[allocation.slot] ??= new V8Slot(allocation.slot));
     this.#kept.forOtherModule(slot.id, prepared);
     try {
-      slot.acquire(nativeImageOf(prepared.image), prepared.image.bytes, prepared.shape!, prepared.strategy === 'copy' ? 'copy' : 'map');
+      slot.acquire(nativeImageOf(prepared.image), prepared.image.bytes, prepared.shape!, prepared.strategy === 'copy' ? 'copy' : 'map', prepared.layout.virtualSize !== null);
     } catch (e) {
       this.#kept.drop(slot.id);
       this.#allocator.free(slot.id, null);
@@ -400,7 +404,9 @@ export class InstancePool {
 
   #pooledReservation(prepared: PreparedModule, slot: V8Slot): Reservation {
     let done = false;
-    const memory = slot.memory as WebAssembly.Memory;
+    const virtual = prepared.layout.virtualSize;
+    // A virtually sized module's memory is seen through a view (its pages past the initial size may be PROT_NONE).
+    const memory = virtual === null ? (slot.memory as WebAssembly.Memory) : (new VirtualMemory(slot, virtual) as unknown as WebAssembly.Memory);
     const token: ReclaimToken = { slot: slot.id, kind: 'reservation' };
     const reservation: Reservation = {
       memory,
@@ -426,22 +432,27 @@ export class InstancePool {
   /** Instantiates in an acquired slot; on failure the slot goes back to the pool. */
   #leaseInSlot(prepared: PreparedModule, slot: V8Slot, given: Imports | InstantiateOptions, factory: HostFactory | null = prepared.host): Lease {
     const memory = slot.memory as WebAssembly.Memory;
+    // A module with a virtual size: JS sees the memory at the tenant's size (src/pool/virtual-memory.ts).
+    const virtual = prepared.layout.virtualSize;
+    const view = virtual === null ? null : new VirtualMemory(slot, virtual);
+    const seen = view === null ? memory : (view as unknown as WebAssembly.Memory);
     let linked: { instance: WebAssembly.Instance; calls: InstanceCalls };
     let binding: HostBinding | null = null;
     try {
       this.#assertOpen('instantiate()');
       // A module prepared with `host`: the slot's bindings are the imports, pointed at this tenant (its start function included).
       binding = factory === null ? null : this.#hosts.forSlot(slot.id, prepared, factory);
-      binding?.attach(memory, (given as InstantiateOptions).data, null);
+      binding?.attach(seen, (given as InstantiateOptions).data, null);
       linked = this.#instanceIn(prepared, slot, memory, binding === null ? (given as Imports) : binding.imports);
-      binding?.instantiated(memory, linked.instance.exports);
+      view?.instantiated(linked.instance);
+      binding?.instantiated(seen, linked.instance.exports);
     } catch (e) {
       // Nothing of the instance runs any more (a start function that threw has unwound).
       binding?.detach();
       this.#giveBack(slot, prepared);
       throw e;
     }
-    return this.#lease(prepared, linked.instance, memory, slot, linked.calls, binding);
+    return this.#lease(prepared, linked.instance, seen, slot, linked.calls, binding);
   }
 
   #instanceIn(prepared: PreparedModule, slot: V8Slot, memory: WebAssembly.Memory, imports: Imports): { instance: WebAssembly.Instance; calls: InstanceCalls } {
@@ -474,7 +485,7 @@ export class InstancePool {
       }
     }
     const calls = last !== undefined && last.memory === memory ? last.calls : new InstanceCalls();
-    const link: SlotLink = { prepared, memory, values, imports: guardImports(prepared, imports, values, calls, memory), calls };
+    const link: SlotLink = { prepared, memory, values, imports: guardImports(prepared, imports, values, calls, memory, slot.unprotect), calls };
     this.#links[slot.id] = link;
     return link;
   }

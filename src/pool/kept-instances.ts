@@ -42,7 +42,7 @@ export class KeptInstances {
 
   /** Keeps `instance` for slot `slot`, with a snapshot of what reuse rewinds. */
   keep(slot: number, prepared: PreparedModule, instance: WebAssembly.Instance, memory: WebAssembly.Memory, linked: readonly unknown[], calls: InstanceCalls): void {
-    this.#bySlot.set(slot, { prepared, instance, memory, snapshot: InstanceSnapshot.take(instance, prepared.layout.internals), linked, calls });
+    this.#bySlot.set(slot, { prepared, instance, memory, snapshot: InstanceSnapshot.take(instance, prepared.layout.internals, prepared.layout.virtualSize), linked, calls });
   }
 
   /** Drops slot `slot`'s instance when it serves another module (the slot is being acquired for `prepared`). */

@@ -21,6 +21,7 @@ import { CowpoolError } from '../errors.js';
 import { createExportsView, leaseReleasedError, type ExportsOwner } from './exports-view.js';
 import type { InstanceCalls } from './instance-calls.js';
 import type { PreparedModule } from './prepared-module.js';
+import { VirtualMemory } from './virtual-memory.js';
 
 /** What the pool attaches to a lease: the instance and how to take it back. */
 export interface LeaseBacking {
@@ -74,6 +75,13 @@ export class Lease<E extends object = Record<string, unknown>> implements Export
   /** The instance's memory 0 (pooled or V8's), or null without one. */
   get memory(): WebAssembly.Memory | null {
     return this.active('memory').memory;
+  }
+
+  /** @internal memory 0 as the exports view shows it: the lease's view when memory 0 has a virtual size. */
+  exportedMemory(value: unknown): unknown {
+    const memory = this.active('exports').memory;
+    // A module with a virtual size has one memory (memory 0), so any memory export is it.
+    return memory instanceof VirtualMemory ? memory : value;
   }
 
   get released(): boolean {

@@ -65,6 +65,16 @@ export class PreparedModule {
     return this.pooled && this.strategy === 'reuse' && this.reuseRefusals.length === 0;
   }
 
+  /**
+   * What a tenant that grows the memory costs: `virtual` (the slot goes back
+   * to the initial size and stays pooled) or `retire` (the memory is
+   * replaced), and why a requested virtual size does not apply.
+   */
+  get growth(): { mode: 'virtual' | 'retire'; reason: string | null } {
+    if (this.pooled && this.layout.virtualSize !== null) return { mode: 'virtual', reason: null };
+    return { mode: 'retire', reason: this.layout.virtualSizeRefusal };
+  }
+
   /** True when the memory is a copy-on-write view of the image. */
   get cow(): boolean {
     return this.pooled && (this.strategy === 'cow' || this.strategy === 'reuse');
@@ -116,6 +126,21 @@ export interface PrepareOptions {
    * every tenant starts in exactly that state (see src/snapshot).
    */
   initialize?: InitializeOptions;
+  /**
+   * What a tenant that grows its memory costs its slot. `'virtual'`: the
+   * module keeps its memory size in a global of its own (memory.size and
+   * memory.grow rewritten), so the slot goes back to the initial size on
+   * release — the grown pages zeroed and left inaccessible (PROT_NONE) —
+   * and stays pooled. `'retire'`: a memory that grew is retired and
+   * replaced. Default: `'virtual'` for a module prepared with `host` (JS
+   * reaches its memory only through `ctx.memory` / `lease.memory`, which see
+   * the virtual size), else `'retire'` (glue that reads the raw instance's
+   * memory would see pages past the virtual size, and a JS read there faults
+   * the process). Only the cow and reuse strategies apply it; a module whose
+   * memory cannot grow, starts empty, or holds instructions the rewrite does
+   * not decode (atomics, GC) retires, and `prepared.growth` says why.
+   */
+  growth?: 'virtual' | 'retire';
 }
 
 /** Parses, rewrites and compiles `bytes` for a pool configured by `config`. */
@@ -152,7 +177,15 @@ export async function prepareModule(
   const strategy = config.strategy;
   const snapshot = options.initialize === undefined ? null : await takeSnapshot(input, options.initialize, name);
   if (snapshot !== null) input = snapshot.bytes;
-  const layout = prepareLayout(input, { exportInternals: strategy === 'reuse', maxImageBytes: config.limits.maxImageBytes });
+  if (options.growth !== undefined && options.growth !== 'virtual' && options.growth !== 'retire') {
+    throw new CowpoolError('INVALID_ARGUMENT', `prepare(${name}) options.growth must be 'virtual' or 'retire', got ${JSON.stringify(options.growth)}`);
+  }
+  const growth = options.growth ?? (options.host !== undefined ? 'virtual' : 'retire');
+  const layout = prepareLayout(input, {
+    exportInternals: strategy === 'reuse',
+    maxImageBytes: config.limits.maxImageBytes,
+    virtualSize: growth === 'virtual' && (strategy === 'cow' || strategy === 'reuse'),
+  });
 
   let fallbackReason: PoolFallbackReason | null = layout.fallbackReason;
   let fallbackDetail: string | null = layout.fallbackDetail;

@@ -11,6 +11,7 @@
  * InstancePool). State held by imports stays the host's.
  */
 import type { LayoutInternals } from '../wasm/prepared-layout.js';
+import type { VirtualSizeLayout } from '../wasm/virtual-size-rewrite.js';
 
 interface GlobalState {
   global: WebAssembly.Global;
@@ -31,9 +32,11 @@ export class InstanceSnapshot {
   ) {}
 
   /** Records the instance's globals and tables as they are now (right after instantiation). */
-  static take(instance: WebAssembly.Instance, internals: LayoutInternals | null): InstanceSnapshot {
+  static take(instance: WebAssembly.Instance, internals: LayoutInternals | null, virtualSize: VirtualSizeLayout | null = null): InstanceSnapshot {
     const globals: GlobalState[] = [];
     const tables: TableState[] = [];
+    // The virtual size goes back to the initial size with the rest.
+    if (virtualSize !== null) globals.push({ global: instance.exports[virtualSize.vsizeExport] as WebAssembly.Global, value: virtualSize.initialPages });
     for (const g of internals?.globals ?? []) {
       const global = instance.exports[g.exportName] as WebAssembly.Global;
       globals.push({ global, value: global.value });

@@ -112,8 +112,10 @@ export function resetV8Memory(
   image: NativeImage | null,
   settings: ResetSettings,
   context: ResetContext,
+  /** Reset only `[0, rangeBytes)` (a memory with a virtual size whose physical size grew); 0: the whole buffer. */
+  rangeBytes = 0,
 ): number {
-  return performReset(settings, context, buffer, image, null, 0);
+  return performReset(settings, context, buffer, image, null, rangeBytes);
 }
 
 /** Resets a raw slot to its image, zeros, and `initialBytes`. Returns bytes copied. */
@@ -178,7 +180,7 @@ function nativeSupport(): NativeResetSupport {
   return supportCache;
 }
 
-function capabilitiesFor(disable: readonly ResetFeature[] | undefined): ResetCapabilities {
+export function capabilitiesFor(disable: readonly ResetFeature[] | undefined): ResetCapabilities {
   const key = disable === undefined ? '' : [...disable].sort().join(',');
   let caps = capabilityCache.get(key);
   if (caps === undefined) {
@@ -394,7 +396,7 @@ function nativeReset(
   try {
     return raw !== null
       ? raw.reset(mode, keepResidentBytes, initialBytes, maxResidentBytes, flags, stats)
-      : addon().resetMemory(buffer as ArrayBuffer, image, mode, keepResidentBytes, maxResidentBytes, flags, stats);
+      : addon().resetMemory(buffer as ArrayBuffer, image, mode, keepResidentBytes, maxResidentBytes, flags, stats, initialBytes > 0 ? initialBytes : undefined);
   } catch (e) {
     throw fromNative(e);
   }

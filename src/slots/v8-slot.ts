@@ -13,16 +13,30 @@
  *            bytes are the image (fill 'map') or all zeros (fill 'copy').
  * Invariant: `mappedImage` is the image under [0, mappedLength); mappedLength
  *            is 0 iff mappedImage is null; always 0 for fill 'copy'.
- * Invariant: a memory that grew is never made clean again: release retires it
- *            (DESIGN invariant 5).
+ * Invariant: a memory that grew is never made clean again at its grown size:
+ *            release retires it (DESIGN invariant 5), unless the tenant had a
+ *            virtual size (`virtual`): then [0, initial) is reset as usual and
+ *            the grown tail [initial, byteLength) is zeroed and left PROT_NONE,
+ *            so the next tenant (virtual too: `acquire` refuses a grown memory
+ *            to any other) sees the module's initial size.
+ * Invariant: `virtual` is true only while a tenant with a virtual size holds
+ *            the slot (fill 'map' only: a copy-fill reset writes every page).
+ * Invariant: `alias` is null or the one alias of this memory JS may read
+ *            (length = the tenant's virtual size); detached before the size
+ *            changes and when the tenant leaves. `aliasEscaped`: one was
+ *            moved away (transfer) before the slot could detach it, so the
+ *            memory is retired, never shrunk under it.
  * Invariant: every native call receives `memory.buffer` read afresh, so a
  *            detached buffer is refused rather than used (DESIGN invariant 3).
  */
 import { CowpoolError } from '../errors.js';
 import { addon, native, type NativeImage } from '../native/addon.js';
+import { releaseGrownTail } from './grown-tail.js';
 import { resetV8Memory, SlotResetState, type PoolResetState, type ResetSettings } from './memory-reset.js';
 import { sameShape, shapeBytes, type MemoryShape } from './memory-shape.js';
 import type { SlotState } from './slot-state.js';
+
+const WASM_PAGE = 65536;
 
 /** How a slot gets its initial contents: copy-on-write mapping or a plain copy. */
 export type SlotFill = 'map' | 'copy';
@@ -40,8 +54,66 @@ export class V8Slot {
   lastResetCopied = 0;
   /** Reset bookkeeping (trim counter, resident pages, tracking); `resetState.last` reports the last reset. */
   readonly resetState = new SlotResetState();
+  virtual = false;
+  /** Counts acquisitions: a view made for one tenancy is dead in the next. */
+  tenancy = 0;
+  alias: ArrayBuffer | null = null;
+  aliasEscaped = false;
 
   constructor(readonly id: number) {}
+
+  /**
+   * The function a virtually sized module imports (`cowpool.unprotect`): its
+   * `memory.grow` calls it to open pages `[fromPage, toPage)` that an earlier
+   * tenant's growth left PROT_NONE. Made once per slot; refuses any range
+   * outside the grown tail. Entry: leased, virtual.
+   */
+  readonly unprotect = (fromPage: number, toPage: number): void => {
+    const memory = this.memory;
+    if (this.state !== 'leased' || !this.virtual || memory === null) {
+      throw new CowpoolError('SLOT_STATE', `slot ${this.id} is ${this.state}; only a leased slot with a virtual size opens pages`);
+    }
+    const buffer = memory.buffer;
+    const from = (fromPage >>> 0) * WASM_PAGE;
+    const to = (toPage >>> 0) * WASM_PAGE;
+    if (!(from >= shapeBytes(this.shape as MemoryShape) && from <= to && to <= buffer.byteLength)) {
+      throw new CowpoolError('INVALID_ARGUMENT', `slot ${this.id}: pages [${fromPage}, ${toPage}) are not in its grown tail`);
+    }
+    this.dropAlias();
+    native(() => addon().protectMemory(buffer, from, to, true));
+  };
+
+  /**
+   * What JS may read of the memory for a tenant whose virtual size is
+   * `virtualBytes`: the memory's own buffer when that is its whole length,
+   * else an alias of exactly that length (the pages past it are PROT_NONE:
+   * a JS read there would fault outside wasm code). Entry: leased, virtual.
+   */
+  bufferFor(virtualBytes: number): ArrayBuffer {
+    const memory = this.memory;
+    if (this.state !== 'leased' || !this.virtual || memory === null) {
+      throw new CowpoolError('SLOT_STATE', `slot ${this.id} is ${this.state}; only a leased slot with a virtual size has a virtual buffer`);
+    }
+    const raw = memory.buffer;
+    if (raw.byteLength === virtualBytes) {
+      this.dropAlias();
+      return raw;
+    }
+    if (this.alias !== null && this.alias.byteLength === virtualBytes) return this.alias;
+    this.dropAlias();
+    if (virtualBytes === 0) return new ArrayBuffer(0);
+    const alias = native(() => addon().aliasMemory(memory, virtualBytes));
+    this.alias = alias;
+    return alias;
+  }
+
+  /** Detaches the alias handed out, noting one someone else moved away. */
+  private dropAlias(): void {
+    const alias = this.alias;
+    if (alias === null) return;
+    this.alias = null;
+    if (!addon().detachAlias(alias)) this.aliasEscaped = true;
+  }
 
   /**
    * Hands the slot out holding exactly the image then zeros, in a memory of
@@ -51,7 +123,7 @@ export class V8Slot {
    * Entry: cold, clean, unknown or retired. Exit: leased.
    * On failure the slot is `unknown` (or `retired`) and the error is thrown.
    */
-  acquire(image: NativeImage | null, bytes: Uint8Array | null, shape: MemoryShape, fill: SlotFill): WebAssembly.Memory {
+  acquire(image: NativeImage | null, bytes: Uint8Array | null, shape: MemoryShape, fill: SlotFill, virtual = false): WebAssembly.Memory {
     if (fill === 'copy' && bytes === null) {
       throw new CowpoolError('INVALID_ARGUMENT', `slot ${this.id}: fill 'copy' needs the image's data bytes (an image made with keepBytes)`);
     }
@@ -67,7 +139,13 @@ export class V8Slot {
         this.retire();
       }
     }
-    if (this.memory === null || !sameShape(this.shape, shape) || this.fill !== fill) {
+    if (virtual && (fill !== 'map' || shape.initialPages === 0)) {
+      throw new CowpoolError('INVALID_ARGUMENT', `slot ${this.id}: a virtual size needs fill 'map' and a memory of at least one page`);
+    }
+    // A memory a virtually sized tenant grew serves only virtually sized tenants.
+    const grown = this.memory !== null && this.memory.buffer.byteLength !== shapeBytes(shape);
+    if (this.memory === null || !sameShape(this.shape, shape) || this.fill !== fill || (grown && !virtual)) {
+      if (this.memory !== null) this.retire();
       this.replaceMemory(shape, fill);
     }
     const memory = this.memory as WebAssembly.Memory;
@@ -81,6 +159,8 @@ export class V8Slot {
       if (this.state !== 'retired') this.state = 'unknown';
       throw e;
     }
+    this.virtual = virtual;
+    this.tenancy += 1;
     this.state = 'leased';
     return memory;
   }
@@ -96,7 +176,11 @@ export class V8Slot {
       throw new CowpoolError('SLOT_STATE', `slot ${this.id} is ${this.state}; only a leased slot can be released`);
     }
     const memory = this.memory as WebAssembly.Memory;
-    if (memory.buffer.byteLength !== shapeBytes(this.shape as MemoryShape)) {
+    const initial = shapeBytes(this.shape as MemoryShape);
+    this.dropAlias();
+    const virtual = this.virtual;
+    this.virtual = false;
+    if (memory.buffer.byteLength !== initial && (!virtual || this.aliasEscaped)) {
       this.retire();
       return;
     }
@@ -106,7 +190,9 @@ export class V8Slot {
         // A 0-page memory has no page to reset (and the addon refuses an empty range).
         this.lastResetCopied = 0;
       } else if (this.fill === 'map') {
-        this.lastResetCopied = resetV8Memory(memory.buffer, this.mappedImage, settings, { pool: resets, slot: this.resetState, key: moduleKey });
+        const context = { pool: resets, slot: this.resetState, key: moduleKey };
+        this.lastResetCopied = resetV8Memory(memory.buffer, this.mappedImage, settings, context, virtual ? initial : 0);
+        if (memory.buffer.byteLength > initial) this.lastResetCopied += releaseGrownTail(memory.buffer, initial, settings);
       } else {
         new Uint8Array(memory.buffer).fill(0);
         this.lastResetCopied = memory.buffer.byteLength;
@@ -125,6 +211,9 @@ export class V8Slot {
    */
   retire(): void {
     if (this.memory !== null) this.retirements += 1;
+    this.dropAlias();
+    this.aliasEscaped = false;
+    this.virtual = false;
     this.memory = null;
     this.shape = null;
     this.mappedImage = null;

@@ -17,6 +17,7 @@ import { planInternalExports } from './internal-exports.js';
 import { activeDataBytes, buildMemoryImage, WASM_PAGE_BYTES } from './memory-image.js';
 import type { ExportInfo, Limits, MemoryInfo, ModuleInfo } from './module-info.js';
 import { rewriteModule } from './module-rewrite.js';
+import { rewriteVirtualSize } from './virtual-size-rewrite.js';
 import { parseModule } from './parse-module.js';
 import type {
   FallbackReason,
@@ -109,6 +110,26 @@ function checkShape(info: ModuleInfo): ShapeCheck {
 }
 
 /**
+ * The virtual-size rewrite of an already rewritten module (which imports its
+ * memory), when its memory can grow; the module unchanged, with the reason,
+ * when the rewrite does not apply or is refused.
+ */
+function virtualSizeOf(rewritten: Uint8Array, limits: Limits): Pick<PreparedLayout, 'bytes' | 'virtualSize' | 'virtualSizeRefusal'> {
+  if (limits.initial === 0) {
+    return { bytes: rewritten, virtualSize: null, virtualSizeRefusal: 'the memory starts empty (0 pages)' };
+  }
+  if (limits.maximum !== null && limits.maximum <= limits.initial) {
+    return { bytes: rewritten, virtualSize: null, virtualSizeRefusal: 'the memory cannot grow (its maximum is its initial size)' };
+  }
+  const result = rewriteVirtualSize(rewritten, parseModule(rewritten));
+  if (!result.ok) return { bytes: rewritten, virtualSize: null, virtualSizeRefusal: result.detail };
+  if (!engineAccepts(result.bytes)) {
+    return { bytes: rewritten, virtualSize: null, virtualSizeRefusal: `the virtual-size rewrite does not validate (${engineRejection(result.bytes).reason}); this is a cowpool bug — please report it with the module` };
+  }
+  return { bytes: result.bytes, virtualSize: result.layout, virtualSizeRefusal: null };
+}
+
+/**
  * Prepare `bytes` for the pool. Throws INVALID_WASM (with `offset`) when the
  * bytes are not a module this engine accepts, INVALID_ARGUMENT on bad options.
  */
@@ -151,6 +172,8 @@ export function prepareLayout(bytes: Uint8Array, options: PrepareLayoutOptions =
     functions: { ...info.functions },
     start: info.start,
     pageSize,
+    virtualSize: null,
+    virtualSizeRefusal: null,
   };
   const fallback = (reason: FallbackReason, detail: string): PreparedLayout => ({
     ...base,
@@ -192,12 +215,13 @@ export function prepareLayout(bytes: Uint8Array, options: PrepareLayoutOptions =
 
   const importOfMemory = memory.imported ? info.imports.find((i) => i.kind === 'memory' && i.index === 0) : memoryImport;
   ok(importOfMemory !== undefined && importOfMemory !== null, 'an imported memory 0 has its import entry');
+  const virtual = options.virtualSize === true ? virtualSizeOf(rewritten, memory.limits) : { bytes: rewritten, virtualSize: null, virtualSizeRefusal: null };
   return {
     ...base,
+    ...virtual,
     cow: true,
     fallbackReason: null,
     fallbackDetail: null,
-    bytes: rewritten,
     memoryImport: { module: importOfMemory.module, name: importOfMemory.name },
     image: image.image,
     internals,

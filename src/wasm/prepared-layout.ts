@@ -4,6 +4,7 @@
  * summaries the pool and the `reuse` strategy need.
  */
 import type { ExternKind } from './module-info.js';
+import type { VirtualSizeLayout } from './virtual-size-rewrite.js';
 
 /**
  * Why a module is served by plain V8 instantiation instead of copy-on-write:
@@ -116,6 +117,8 @@ export interface PrepareLayoutOptions {
   pageSize?: number;
   /** A larger image falls back with `image-over-limit` before it is allocated. Default: no limit. */
   maxImageBytes?: number;
+  /** Keep a growable memory's size in a global of the module (the virtual-size rewrite). Default false. */
+  virtualSize?: boolean;
 }
 
 export interface PreparedLayout {
@@ -162,4 +165,8 @@ export interface PreparedLayout {
   start: number | null;
   /** The page size the image was rounded to. */
   pageSize: number;
+  /** When `cow` and the virtual-size rewrite applied: its exports and import. Null otherwise. */
+  virtualSize: VirtualSizeLayout | null;
+  /** Why the virtual-size rewrite was asked for and not applied (the module then retires a memory that grew); null otherwise. */
+  virtualSizeRefusal: string | null;
 }
