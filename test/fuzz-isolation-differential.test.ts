@@ -1,6 +1,6 @@
 /**
  * The isolation fuzzer, with a small budget: every target (fresh, copy, cow
- * and reuse under each reset mode, raw slots) runs the same generated cases side by
+ * and reuse under each reset mode, the same with growth 'virtual', raw slots) runs the same generated cases side by
  * side with plain V8, and every tenant must start with exactly the state of a
  * fresh instance. Seeds are fixed so the run is reproducible; set
  * COWPOOL_FUZZ_SEED to explore others. A failure prints a one-line replay.
@@ -26,7 +26,8 @@ describe('isolation differential fuzz', () => {
     expect(names).toEqual(expect.arrayContaining(['fresh', 'copy']));
     // Each mode is either run (cow, reuse and raw) or reported as not run with the slot layer's "unknown mode" reason.
     for (const mode of RESET_MODES) {
-      const ran = names.includes(`cow/${mode}`) && names.includes(`reuse/${mode}`) && names.includes(`raw/${mode}`);
+      const ran = names.includes(`cow/${mode}`) && names.includes(`reuse/${mode}`) && names.includes(`raw/${mode}`)
+        && names.includes(`cow-virtual/${mode}`) && names.includes(`reuse-virtual/${mode}`);
       const gap = unavailable.find((s) => s.name === `cow/${mode}`);
       expect(ran || (gap !== undefined && /unknown mode/i.test(gap.reason)), `reset mode ${mode}`).toBe(true);
     }

@@ -7,6 +7,8 @@
  *   reuse/<mode>          as cow/<mode>, the slot keeping its instance and rewinding it (modules
  *                         the rewind cannot make fresh get a new instance: reuse-eligibility.ts)
  *   raw/<mode>            raw slots (RawSlotPool) reset by <mode>
+ *   cow-virtual/<mode>    as cow/<mode>, prepared with growth 'virtual': a tenant that grew
+ *   reuse-virtual/<mode>  leaves its slot at the initial size (memory.size/grow rewritten)
  *
  * A reset mode the slot layer does not implement yet ("unknown mode") is
  * unavailable and reported; see reset-mode-support.ts.
@@ -21,7 +23,7 @@ import { resetModesSupport } from './reset-mode-support.js';
 import { runCaseOnHost, type HostRun } from './run-isolation-case.js';
 
 export type IsolationTarget =
-  | { name: string; kind: 'pool'; strategy: Strategy; mode: ResetMode }
+  | { name: string; kind: 'pool'; strategy: Strategy; mode: ResetMode; growth?: 'virtual' }
   | { name: string; kind: 'raw'; mode: ResetMode };
 
 export interface UnavailableTarget {
@@ -38,20 +40,27 @@ export async function isolationTargets(): Promise<{ targets: IsolationTarget[]; 
   const unavailable: UnavailableTarget[] = [];
   const raw: IsolationTarget[] = [];
   const reuse: IsolationTarget[] = [];
+  const virtual: IsolationTarget[] = [];
   for (const support of await resetModesSupport()) {
     if (!support.supported) {
       unavailable.push(
         { name: `cow/${support.mode}`, reason: support.reason },
         { name: `reuse/${support.mode}`, reason: support.reason },
         { name: `raw/${support.mode}`, reason: support.reason },
+        { name: `cow-virtual/${support.mode}`, reason: support.reason },
+        { name: `reuse-virtual/${support.mode}`, reason: support.reason },
       );
       continue;
     }
     targets.push({ name: `cow/${support.mode}`, kind: 'pool', strategy: 'cow', mode: support.mode });
     reuse.push({ name: `reuse/${support.mode}`, kind: 'pool', strategy: 'reuse', mode: support.mode });
     raw.push({ name: `raw/${support.mode}`, kind: 'raw', mode: support.mode });
+    virtual.push(
+      { name: `cow-virtual/${support.mode}`, kind: 'pool', strategy: 'cow', mode: support.mode, growth: 'virtual' },
+      { name: `reuse-virtual/${support.mode}`, kind: 'pool', strategy: 'reuse', mode: support.mode, growth: 'virtual' },
+    );
   }
-  return { targets: [...targets, ...reuse, ...raw], unavailable };
+  return { targets: [...targets, ...reuse, ...raw, ...virtual], unavailable };
 }
 
 /** Keeps the targets named in `names` (all when empty); an unknown name is an INVALID_ARGUMENT naming the known ones. */
@@ -78,7 +87,7 @@ export async function runTarget(target: IsolationTarget, poolCase: IsolationCase
     limits: { ...poolCase.limits },
     reset: { mode: target.mode },
     exhausted: { policy: 'throw' },
-  });
+  }, target.growth);
   const run = await runCaseOnHost(poolCase, host);
   return run.failure !== null ? run : runReentrantTargets(target, poolCase, run);
 }

@@ -14,6 +14,7 @@ import { addon } from '../native/addon.js';
 import { InstancePool } from '../pool/instance-pool.js';
 import type { Lease } from '../pool/lease.js';
 import type { PreparedModule } from '../pool/prepared-module.js';
+import { VirtualMemory } from '../pool/virtual-memory.js';
 import { prepareLayout } from '../wasm/prepare-layout.js';
 import type { FaultSpec, HostedTenant, IsolationHost } from './isolation-host.js';
 
@@ -47,6 +48,16 @@ function staleUses(lease: Lease): [string, () => unknown][] {
  */
 function keptMemoryCheck(prepared: PreparedModule, imageBytes: Uint8Array, memory: WebAssembly.Memory | null): () => string | null {
   if (!prepared.pooled || memory === null) return () => null;
+  if (memory instanceof VirtualMemory) {
+    // A view of a virtually sized memory dies with its lease.
+    return () => {
+      try {
+        return `a memory view kept past release still reads (${memory.buffer.byteLength} bytes): it must throw LEASE_RELEASED`;
+      } catch (e) {
+        return (e as { code?: string }).code === 'LEASE_RELEASED' ? null : `a memory view kept past release threw ${String(e)}, not LEASE_RELEASED`;
+      }
+    };
+  }
   const image = prepared.cow ? imageBytes : new Uint8Array(0);
   const initialBytes = (prepared.shape?.initialPages ?? 0) * 65536;
   return () => {
@@ -68,6 +79,8 @@ export class PoolHost implements IsolationHost {
   constructor(
     readonly name: string,
     config: PoolConfigInput,
+    /** Prepare every module with this growth (`prepare(bytes, { growth })`); the pool's default when undefined. */
+    readonly growth?: 'virtual' | 'retire',
   ) {
     this.#pool = new InstancePool(config);
   }
@@ -80,7 +93,7 @@ export class PoolHost implements IsolationHost {
     this.#prepared = [];
     this.#images = [];
     for (const [i, bytes] of modules.entries()) {
-      this.#prepared.push(await this.#pool.prepare(bytes, { name: `module ${i}` }));
+      this.#prepared.push(await this.#pool.prepare(bytes, { name: `module ${i}`, ...(this.growth === undefined ? {} : { growth: this.growth }) }));
       this.#images.push(prepareLayout(bytes).image);
     }
   }

@@ -132,11 +132,12 @@ export interface PrepareOptions {
    * memory.grow rewritten), so the slot goes back to the initial size on
    * release — the grown pages zeroed and left inaccessible (PROT_NONE) —
    * and stays pooled. `'retire'`: a memory that grew is retired and
-   * replaced. Default: `'virtual'` for a module prepared with `host` (JS
-   * reaches its memory only through `ctx.memory` / `lease.memory`, which see
-   * the virtual size), else `'retire'` (glue that reads the raw instance's
-   * memory would see pages past the virtual size, and a JS read there faults
-   * the process). Only the cow and reuse strategies apply it; a module whose
+   * replaced. Default: `'virtual'` for a module prepared with `host` and for
+   * a WASI module (all its function imports from `wasi_snapshot_preview1`):
+   * JS reaches their memory through `ctx.memory` / `lease.memory`, which
+   * see the virtual size. Else `'retire'`: glue (Emscripten) reads the raw
+   * instance's memory, which has the physical size, and a JS read past the
+   * virtual size faults the process. Only the cow and reuse strategies apply it; a module whose
    * memory cannot grow, starts empty, or holds instructions the rewrite does
    * not decode (atomics, GC) retires, and `prepared.growth` says why.
    */
@@ -180,11 +181,11 @@ export async function prepareModule(
   if (options.growth !== undefined && options.growth !== 'virtual' && options.growth !== 'retire') {
     throw new CowpoolError('INVALID_ARGUMENT', `prepare(${name}) options.growth must be 'virtual' or 'retire', got ${JSON.stringify(options.growth)}`);
   }
-  const growth = options.growth ?? (options.host !== undefined ? 'virtual' : 'retire');
+  const growth = options.growth ?? (options.host !== undefined ? 'virtual' : 'wasi');
   const layout = prepareLayout(input, {
     exportInternals: strategy === 'reuse',
     maxImageBytes: config.limits.maxImageBytes,
-    virtualSize: growth === 'virtual' && (strategy === 'cow' || strategy === 'reuse'),
+    virtualSize: strategy !== 'cow' && strategy !== 'reuse' ? false : growth === 'wasi' ? 'wasi' : growth === 'virtual',
   });
 
   let fallbackReason: PoolFallbackReason | null = layout.fallbackReason;

@@ -109,6 +109,14 @@ function checkShape(info: ModuleInfo): ShapeCheck {
   return { ok: true, memory };
 }
 
+const WASI_MODULES = new Set(['wasi_snapshot_preview1', 'wasi_unstable']);
+
+/** A WASI module: it imports functions, all from a WASI namespace (so a WASI host, not glue, runs it). */
+function isWasiModule(info: ModuleInfo): boolean {
+  const functions = info.imports.filter((i) => i.kind === 'function');
+  return functions.length > 0 && functions.every((i) => WASI_MODULES.has(i.module));
+}
+
 /**
  * The virtual-size rewrite of an already rewritten module (which imports its
  * memory), when its memory can grow; the module unchanged, with the reason,
@@ -215,7 +223,8 @@ export function prepareLayout(bytes: Uint8Array, options: PrepareLayoutOptions =
 
   const importOfMemory = memory.imported ? info.imports.find((i) => i.kind === 'memory' && i.index === 0) : memoryImport;
   ok(importOfMemory !== undefined && importOfMemory !== null, 'an imported memory 0 has its import entry');
-  const virtual = options.virtualSize === true ? virtualSizeOf(rewritten, memory.limits) : { bytes: rewritten, virtualSize: null, virtualSizeRefusal: null };
+  const wanted = options.virtualSize === true || (options.virtualSize === 'wasi' && isWasiModule(info));
+  const virtual = wanted ? virtualSizeOf(rewritten, memory.limits) : { bytes: rewritten, virtualSize: null, virtualSizeRefusal: null };
   return {
     ...base,
     ...virtual,

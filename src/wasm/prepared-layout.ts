@@ -117,8 +117,13 @@ export interface PrepareLayoutOptions {
   pageSize?: number;
   /** A larger image falls back with `image-over-limit` before it is allocated. Default: no limit. */
   maxImageBytes?: number;
-  /** Keep a growable memory's size in a global of the module (the virtual-size rewrite). Default false. */
-  virtualSize?: boolean;
+  /**
+   * Keep a growable memory's size in a global of the module (the
+   * virtual-size rewrite): true, false, or `'wasi'` — only for a WASI module
+   * (every function it imports comes from `wasi_snapshot_preview1` or
+   * `wasi_unstable`: it runs on a WASI host, never on glue). Default false.
+   */
+  virtualSize?: boolean | 'wasi';
 }
 
 export interface PreparedLayout {
