@@ -11,6 +11,7 @@
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createPool, type InstancePool } from '../src/index.js';
+import { addon } from '../src/native/addon.js';
 import { runChild } from './support/child-process.js';
 import { wat } from './support/wasm-fixtures.js';
 
@@ -239,6 +240,57 @@ describe('growth: virtual', () => {
     b.release();
     expect(pool.stats().retired).toBe(1);
     expect(new Uint8Array(moved)[2 * PAGE - 1]).toBe(0); // still readable: the memory was not shrunk under it
+  });
+
+  it.each([0, 1])('mprotect failing while the grown tail is closed (call %i) leaves the slot unknown; the next tenant is exact', async (after) => {
+    const bytes = await wat(SOURCE, { bulk_memory: true });
+    const pool = createPool({ strategy: 'cow', limits: { maxSlots: 1 } });
+    pools.push(pool);
+    const prepared = await pool.prepare(bytes, { growth: 'virtual' });
+    const a = pool.instantiate<Exports>(prepared);
+    a.exports.grow!(2);
+    a.exports.st!(2 * PAGE + 3, 9);
+    const native = addon();
+    const fired = native.injectedFaults();
+    native.injectFault('mprotect', after, 1, 'ENOMEM');
+    try {
+      a.release();
+    } finally {
+      native.injectFault(null);
+    }
+    expect(native.injectedFaults() - fired).toBe(1);
+    expect(pool.stats().resetFailures).toBe(1);
+    const b = pool.instantiate<Exports>(prepared);
+    expect(b.exports.size!()).toBe(1);
+    expect(() => b.exports.ld!(PAGE)).toThrow(/memory access out of bounds/);
+    expect(b.exports.grow!(2)).toBe(1);
+    expect(b.exports.ld!(2 * PAGE + 3)).toBe(0);
+    b.release();
+  });
+
+  it('mprotect failing when a tenant grows back into closed pages: its memory.grow throws SYSCALL_FAILED, and the next tenant is exact', async () => {
+    const bytes = await wat(SOURCE, { bulk_memory: true });
+    const pool = createPool({ strategy: 'cow', limits: { maxSlots: 1 } });
+    pools.push(pool);
+    const prepared = await pool.prepare(bytes, { growth: 'virtual' });
+    const a = pool.instantiate<Exports>(prepared);
+    a.exports.grow!(2);
+    a.release();
+    const b = pool.instantiate<Exports>(prepared);
+    const native = addon();
+    native.injectFault('mprotect', 0, 1, 'ENOMEM');
+    try {
+      expect(() => b.exports.grow!(1)).toThrow(expect.objectContaining({ code: 'SYSCALL_FAILED', syscall: 'mprotect', errno: 'ENOMEM' }));
+    } finally {
+      native.injectFault(null);
+    }
+    expect(b.exports.size!()).toBe(1);
+    expect(() => b.exports.ld!(PAGE)).toThrow(/memory access out of bounds/);
+    b.release();
+    const c = pool.instantiate<Exports>(prepared);
+    expect(c.exports.grow!(2)).toBe(1);
+    expect(c.exports.ld!(PAGE + 5)).toBe(0);
+    c.release();
   });
 
   it('bulk operations past the virtual size trap like a fresh instance (child process: unguarded they would crash it)', () => {

@@ -147,6 +147,14 @@ async function inspect(argv: readonly string[], io: CliIo): Promise<number> {
     bytes = taken.bytes;
   }
   const layout = prepareLayout(bytes);
+  // Whether a virtual size applies (growth 'virtual'), and whether it is this module's default (a WASI module).
+  const virtualLayout = layout.cow ? prepareLayout(bytes, { virtualSize: true }) : null;
+  const wasiDefault = layout.cow && prepareLayout(bytes, { virtualSize: 'wasi' }).virtualSize !== null;
+  const growth = {
+    virtual: virtualLayout?.virtualSize !== null && virtualLayout !== null,
+    reason: virtualLayout === null ? 'not pooled' : virtualLayout.virtualSizeRefusal,
+    default: wasiDefault ? 'virtual' : 'retire',
+  };
   // Whether the `reuse` strategy would keep this module's instance (and every reason it would not).
   const refusals = layout.cow ? reuseRefusals(bytes, layout.image) : [];
   const summary = {
@@ -163,6 +171,7 @@ async function inspect(argv: readonly string[], io: CliIo): Promise<number> {
     tables: layout.tables.length,
     exports: layout.exports.length,
     reuse: { eligible: layout.cow && refusals.length === 0, refusals },
+    growth,
     ...(snapshot === null ? {} : { snapshot }),
   };
   if (args.flags.has('json')) {
@@ -177,6 +186,7 @@ async function inspect(argv: readonly string[], io: CliIo): Promise<number> {
         `image           ${layout.image.length} bytes (${layout.activeSegments} active segments, ${layout.imageDataBytes} data bytes)`,
         `passive data    ${layout.passiveSegments} segments`,
         `tables/exports  ${layout.tables.length} / ${layout.exports.length}`,
+        `growth          ${growth.virtual ? `virtual size possible (memory.size/grow rewritten); default ${growth.default}${growth.default === 'virtual' ? ' (a WASI module)' : " — prepare with growth: 'virtual' or host bindings"}` : `a memory that grew is retired — ${growth.reason}`}`,
         `reuse           ${!layout.cow ? 'not pooled' : refusals.length === 0 ? 'instance kept and rewound (exact)' : `new instance per tenant — ${refusals.map((r) => `${r.reason}: ${r.detail}`).join('; ')}`}`,
         ...(snapshot === null ? [] : snapshotLines(snapshot, initialize!)),
       ].join('\n') + '\n',
