@@ -414,7 +414,10 @@ export class InstancePool {
         if (done) throw new CowpoolError('INVALID_ARGUMENT', 'reservation.instantiate(): this reservation was already used or cancelled; take a new one with pool.reserve(prepared)');
         done = true;
         this.#registry.unregister(token);
-        return this.#leaseInSlot(prepared, slot, imports);
+        const lease = this.#leaseInSlot(prepared, slot, imports);
+        // The reservation's view follows the tenant's size from now on, as the lease's does.
+        if (memory instanceof VirtualMemory) memory.instantiated(lease.instance);
+        return lease;
       },
       cancel: () => {
         if (done) return;

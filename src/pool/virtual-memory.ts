@@ -15,8 +15,10 @@
  *
  * Invariant: `#tenancy` is the slot's tenancy this view was made for; the
  *            view answers only while the slot is leased to that tenancy.
- * Invariant: `#vsize`/`#vgrow` are null until the instance exists (its
- *            start function sees the initial size, as a fresh instance does).
+ * Invariant: `#vsize`/`#vgrow` are null until the instance exists: until
+ *            then the view has the initial size (a start function that grows
+ *            the memory and then calls the host shows the host the initial
+ *            size: pointers past it fault, never a read of a closed page).
  */
 import { CowpoolError } from '../errors.js';
 import type { V8Slot } from '../slots/v8-slot.js';
