@@ -4,8 +4,9 @@
  * pooled instance and on a plain V8 instance, and their outcomes compared.
  *
  * Addresses lean towards where isolation breaks: the first and last bytes of
- * memory, the end of the image, 4 KiB and 64 KiB page boundaries, and just
- * past the end (traps).
+ * memory, the end of the image, 4 KiB and 64 KiB page boundaries, just past
+ * the end (traps), and 64 KiB page edges past the end (pages an earlier
+ * tenant grew into).
  */
 import { FUZZ_PAGE, type ModuleShape, type NumType, type NumValue } from './module-shape.js';
 import type { Prng } from './prng.js';
@@ -51,6 +52,9 @@ function address(prng: Prng, memBytes: number, shape: ModuleShape, width: number
     [8, () => Math.min(last, FUZZ_PAGE * prng.int(0, Math.max(0, memBytes / FUZZ_PAGE)) + prng.int(-2, 2))],
     // Out of bounds: just past the end, or far.
     [10, () => memBytes - width + prng.int(1, width + 2)],
+    // Page edges past the current size, where an earlier tenant's growth may have left pages
+    // (a memory with a virtual size keeps them PROT_NONE: access must trap as past the end).
+    [6, () => FUZZ_PAGE * prng.int(1, 8) + prng.int(-width, 2)],
     [3, () => prng.pick([0x7fff_ffff, 0xffff_ffff - 1, memBytes + FUZZ_PAGE])],
   ])();
 }
