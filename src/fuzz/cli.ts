@@ -20,7 +20,7 @@ const FLAGS: Record<string, FlagSpec> = {
     value: true,
     repeat: true,
     placeholder: 'NAME',
-    description: 'run only this target (repeatable): fresh, copy, cow/<reset mode>, reuse/<reset mode>, raw/<reset mode>',
+    description: 'run only this target (repeatable): fresh, copy, cow/<reset mode>, reuse/<reset mode>, cow-virtual/<reset mode>, reuse-virtual/<reset mode>, raw/<reset mode>',
   },
   'no-faults': { value: false, description: 'do not inject system call failures' },
   'max-failures': { value: true, placeholder: 'N', description: 'stop after N failures (default 10)' },
@@ -42,7 +42,9 @@ mmap/madvise failures), and runs it on every target side by side with plain V8.
 Pool targets then run the seed's re-entrant tenants: host imports that release
 the running lease, instantiate, call back in or close the pool mid-run.
 reuse/<mode> targets hold the kept instance to the same rule: the next tenant
-must equal a fresh instance.
+must equal a fresh instance. cow-virtual/<mode> and reuse-virtual/<mode> prepare
+with growth 'virtual': a tenant that grew leaves its slot, and the next one
+must still see the initial size, zeros and traps past it.
 A failure prints the seed and a one-line command that replays it.
 
 Options:
