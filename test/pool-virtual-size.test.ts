@@ -91,12 +91,16 @@ afterEach(() => {
   pools = [];
 });
 
+/** A one-slot cow pool and SOURCE prepared with growth 'virtual' (closed after the test). */
+async function virtualPool(): Promise<{ pool: InstancePool; prepared: Awaited<ReturnType<InstancePool['prepare']>> }> {
+  const pool = createPool({ strategy: 'cow', limits: { maxSlots: 1 } });
+  pools.push(pool);
+  return { pool, prepared: await pool.prepare(await wat(SOURCE, { bulk_memory: true }), { growth: 'virtual' }) };
+}
+
 describe('growth: virtual', () => {
   it('a tenant that grew leaves its slot pooled; the next one starts at the initial size with the grown pages zeroed and closed', async () => {
-    const bytes = await wat(SOURCE, { bulk_memory: true });
-    const pool = createPool({ strategy: 'cow', limits: { maxSlots: 1 } });
-    pools.push(pool);
-    const prepared = await pool.prepare(bytes, { growth: 'virtual' });
+    const { pool, prepared } = await virtualPool();
     expect(prepared.growth).toEqual({ mode: 'virtual', reason: null });
     const first = pool.instantiate<Exports>(prepared);
     expect(first.exports.grow!(3)).toBe(1);
@@ -174,10 +178,7 @@ describe('growth: virtual', () => {
   });
 
   it('JS views: lease.memory and exports.mem see the virtual size, die on release, and a view that grew is detached', async () => {
-    const bytes = await wat(SOURCE, { bulk_memory: true });
-    const pool = createPool({ strategy: 'cow', limits: { maxSlots: 1 } });
-    pools.push(pool);
-    const prepared = await pool.prepare(bytes, { growth: 'virtual' });
+    const { pool, prepared } = await virtualPool();
     const grower = pool.instantiate<Exports>(prepared);
     grower.exports.grow!(4);
     grower.release();
@@ -223,10 +224,7 @@ describe('growth: virtual', () => {
   });
 
   it('an alias moved away (transfer) makes the slot retire its memory instead of closing pages under it', async () => {
-    const bytes = await wat(SOURCE, { bulk_memory: true });
-    const pool = createPool({ strategy: 'cow', limits: { maxSlots: 1 } });
-    pools.push(pool);
-    const prepared = await pool.prepare(bytes, { growth: 'virtual' });
+    const { pool, prepared } = await virtualPool();
     const a = pool.instantiate<Exports>(prepared);
     a.exports.grow!(2);
     a.release();
@@ -243,10 +241,7 @@ describe('growth: virtual', () => {
   });
 
   it.each([0, 1])('mprotect failing while the grown tail is closed (call %i) leaves the slot unknown; the next tenant is exact', async (after) => {
-    const bytes = await wat(SOURCE, { bulk_memory: true });
-    const pool = createPool({ strategy: 'cow', limits: { maxSlots: 1 } });
-    pools.push(pool);
-    const prepared = await pool.prepare(bytes, { growth: 'virtual' });
+    const { pool, prepared } = await virtualPool();
     const a = pool.instantiate<Exports>(prepared);
     a.exports.grow!(2);
     a.exports.st!(2 * PAGE + 3, 9);
@@ -269,10 +264,7 @@ describe('growth: virtual', () => {
   });
 
   it('mprotect failing when a tenant grows back into closed pages: its memory.grow throws SYSCALL_FAILED, and the next tenant is exact', async () => {
-    const bytes = await wat(SOURCE, { bulk_memory: true });
-    const pool = createPool({ strategy: 'cow', limits: { maxSlots: 1 } });
-    pools.push(pool);
-    const prepared = await pool.prepare(bytes, { growth: 'virtual' });
+    const { pool, prepared } = await virtualPool();
     const a = pool.instantiate<Exports>(prepared);
     a.exports.grow!(2);
     a.release();
