@@ -19,6 +19,11 @@
  * Beside the times, each pooled column reports the memories `stats().retired`
  * counted per timed run: why 'retire' costs what it does.
  *
+ * Rounds interleave the three subjects and change their order every round: a
+ * pooled batch that runs right after plain's is measurably slower (plain
+ * leaves megabytes of new memory behind), and a fixed order would charge that
+ * to one growth mode only.
+ *
  * The modules are read from the repository's test/fixtures/wasi and
  * examples/sqlite-endpoint; an installed package has neither and the section
  * is skipped with that reason.
@@ -120,6 +125,12 @@ function snapshotInitializer(exportName: string) {
   };
 }
 
+/** Every order of 0 .. n-1, n! of them. */
+export function permutations(n: number): number[][] {
+  if (n <= 1) return [Array.from({ length: n }, (_, i) => i)];
+  return permutations(n - 1).flatMap((order) => Array.from({ length: n }, (_, at) => [...order.slice(0, at), n - 1, ...order.slice(at)]));
+}
+
 /** µs per call of `run`, timed over `batch` calls. */
 function timeBatch(run: () => void, batch: number): number {
   const t = process.hrtime.bigint();
@@ -177,11 +188,20 @@ async function measureCase(c: GrowthCase, file: string, rounds: number, batch: n
     }
 
     const plainTimes: number[] = [];
+    const subjects: { run: () => unknown; times: number[] }[] = [
+      { run: plain, times: plainTimes },
+      ...columns.map((column) => ({ run: pooled(column), times: column.times })),
+    ];
     for (const column of columns) column.retiredBefore = column.pool.stats().retired;
-    // Interleaved: a machine that slows down slows every column alike.
+    // Interleaved: a machine that slows down slows every column alike. The order changes every
+    // round (all orders in turn): a pooled batch run right after plain's is measurably slower, and a
+    // fixed order would put that on one growth mode only.
+    const orders = permutations(subjects.length);
     for (let r = 0; r < rounds; r++) {
-      plainTimes.push(timeBatch(plain, batch));
-      for (const column of columns) column.times.push(timeBatch(pooled(column), batch));
+      for (const index of orders[r % orders.length] as number[]) {
+        const subject = subjects[index] as (typeof subjects)[number];
+        subject.times.push(timeBatch(subject.run, batch));
+      }
     }
     const runs = rounds * batch;
     const retiredPerRun = (column: PooledColumn) => (column.pool.stats().retired - column.retiredBefore) / runs;
@@ -252,7 +272,7 @@ export function growthSectionCells(section: Extract<GrowthSection, { status: 'me
 
 export function growthSectionTitle(section: Extract<GrowthSection, { status: 'measured' }>): string {
   const slow = section.rows.find((r) => r.batch === 1);
-  return `Memories that grow per request — median per WASI run (instantiate + _start + output), ${section.rounds} interleaved rounds of ${section.batch} runs`
+  return `Memories that grow per request — median per WASI run (instantiate + _start + output), ${section.rounds} interleaved rounds of ${section.batch} runs, the subjects in a new order each round`
     + (slow === undefined ? '' : ` (${slow.case}: ${slow.rounds} rounds of 1)`)
     + '; plain instantiates the module (the snapshot module for the snapshot case) per run; retired/run = memories stats().retired counted per timed run';
 }
