@@ -22,6 +22,7 @@ describe('bench: cow:auto settles before it is timed', () => {
       rounds,
       threads: { counts: [] },
       lazyTable: { enabled: false },
+      growth: { enabled: false },
     });
     const rows = report.rows.filter(isMeasured);
     expect(rows).toHaveLength(4);

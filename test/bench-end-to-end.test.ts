@@ -22,6 +22,7 @@ const TINY: BenchConfigInput = {
   rounds: 2,
   threads: { counts: [] },
   lazyTable: { rounds: 3, entries: 2_000 },
+  growth: { rounds: 1 },
 };
 
 const SUBJECTS = ['fresh', 'copy', ...RESET_MODES.map((m) => `cow:${m}`), 'reuse', 'raw'];
@@ -103,6 +104,23 @@ describe('runBench', () => {
       expect(json.lazyTable.reset.ratio).toBe(json.lazyTable.reset.eagerMedianUs / json.lazyTable.reset.lazyMedianUs);
     }
     expect(json.modules[0]?.callTarget?.name).toBe('noop');
+
+    // The growth section: one row per case, its ratios from its own medians.
+    expect(json.growth?.status).toBe('measured');
+    if (json.growth?.status === 'measured') {
+      expect(json.growth.rounds).toBe(1);
+      expect(json.growth.rows.map((r) => r.case)).toEqual(['cgi-grow 1 MiB', 'cgi-grow 4 MiB', 'sqlite snapshot, point query', 'sqlite no snapshot, point query']);
+      for (const row of json.growth.rows) {
+        expect(row.virtualVsPlain).toBe(row.plainUs / row.virtualUs);
+        expect(row.virtualVsRetire).toBe(row.retireUs / row.virtualUs);
+        expect(row.virtualVsPlain > 0 && Number.isFinite(row.virtualVsPlain)).toBe(true);
+      }
+    }
+  });
+
+  it('reports a disabled growth section as skipped', async () => {
+    const report = await runBench({ ...TINY, strategies: ['fresh'], scenarios: ['instantiate_only'], lazyTable: { enabled: false }, wasi: { enabled: false }, growth: { enabled: false } });
+    expect(report.growth).toEqual({ status: 'skipped', reason: 'growth.enabled is false' });
   });
 
   it('runs from the CLI entry and writes the files --out names', async () => {
@@ -134,5 +152,11 @@ describe('runBench', () => {
 
     const md = readFileSync(`${prefix}.md`, 'utf8');
     expect(md).toContain('| module | scenario | fresh | cow:madvise | raw |');
+    expect(md).toContain('## Memories that grow per request');
+    expect(md).toContain('| run | plain (new instance) | pooled cow, retire | pooled cow, virtual | virtual vs plain | virtual vs retire |');
+    expect(stdout).toMatch(/^Memories that grow per request — .*\n\s+run\s+plain \(new instance\)/m);
+    expect(report.growth?.status).toBe('measured');
+    // The progress line of the section.
+    expect(err.join('')).toMatch(/growth · plain vs retire vs virtual/);
   });
 });

@@ -25,6 +25,7 @@ describe('bench with a failing reset mode', () => {
       rounds: 1,
       threads: { counts: [] },
       lazyTable: { enabled: false },
+      growth: { enabled: false },
     });
     const bySubject = new Map(report.rows.map((r) => [r.subject, r]));
     expect(bySubject.get('fresh')?.status).toBe('measured');

@@ -103,6 +103,22 @@ export const WasiBenchSchema = z
   })
   .describe('The WASI section: one run of a WASI command (1 MiB data image and small modules), plain, pooled and node:wasi.');
 
+export const GrowthBenchSchema = z
+  .strictObject({
+    enabled: z
+      .boolean()
+      .default(true)
+      .describe('Measure WASI runs that grow their memory: plain against pooled cow with growth \'retire\' and \'virtual\'.'),
+    rounds: z
+      .number()
+      .int()
+      .min(1)
+      .max(100_000)
+      .default(60)
+      .describe('Interleaved rounds of 5 runs per subject and case; the SQLite case without snapshot runs a fifth as many rounds of 1 run.'),
+  })
+  .describe('The growth section: WASI runs that grow their memory per request (cgi-grow 1 and 4 MiB, the SQLite endpoint with and without its snapshot), plain, retire and virtual.');
+
 export const BenchConfigSchema = z
   .strictObject({
     $schema: z.string().optional().describe('Path or URL of a JSON Schema for this file, for editors; cowpool ignores it.'),
@@ -146,6 +162,7 @@ export const BenchConfigSchema = z
     threads: ThreadsSchema.prefault({}),
     lazyTable: LazyTableSchema.prefault({}),
     wasi: WasiBenchSchema.prefault({}),
+    growth: GrowthBenchSchema.prefault({}),
   })
   .transform(({ $schema: _editorsOnly, ...config }) => ({
     ...config,
@@ -173,4 +190,5 @@ export const QUICK_PRESET: BenchConfigInput = {
   threads: { counts: [1, 2], timeMs: 50, rounds: 1 },
   lazyTable: { rounds: 20 },
   wasi: { rounds: 10 },
+  growth: { rounds: 4 },
 };

@@ -4,6 +4,7 @@
  * scenario, thread scaling. Nothing here measures; everything here is
  * deterministic, so it is property-tested.
  */
+import type { GrowthSection } from './growth-section.js';
 import type { WasiSection } from './wasi-section.js';
 import type { ResetMode } from '../config/pool-config-schema.js';
 import type { BenchConfig, BenchScenario, BenchStrategy } from './bench-config-schema.js';
@@ -283,5 +284,7 @@ export interface BenchReport {
   lazyTable: LazyTableSection;
   /** Absent in reports from before the section existed. */
   wasi?: WasiSection;
+  /** Absent in reports from before the section existed. */
+  growth?: GrowthSection;
   notes: string[];
 }

@@ -5,6 +5,7 @@
  */
 import { isMeasured, type BenchReport, type MeasuredRow } from './bench-results.js';
 import { machineLine, scenarioDescription } from './report-table.js';
+import { growthSectionCells, growthSectionTitle } from './growth-section.js';
 import { wasiSectionCells, wasiSectionTitle } from './wasi-section.js';
 import { formatBytes, formatCount, formatDuration, formatFaults, formatRatio, formatTime } from './report-format.js';
 
@@ -92,6 +93,14 @@ function wasiTable(report: BenchReport): string {
   return `${wasiSectionTitle(w)}:\n\n${table(header as string[], rows, ['l', 'r', 'r', 'r', 'r', 'r'])}`;
 }
 
+function growthTable(report: BenchReport): string {
+  const g = report.growth;
+  if (g === undefined) return '';
+  if (g.status === 'skipped') return `Skipped: ${g.reason}.`;
+  const [header, ...rows] = growthSectionCells(g);
+  return `${growthSectionTitle(g)}:\n\n${table(header as string[], rows, ['l', 'r', 'r', 'r', 'r', 'r', 'r', 'r'])}`;
+}
+
 function detailTable(report: BenchReport): string {
   const rows = report.rows.map((row) => {
     if (!isMeasured(row)) return [row.module, row.scenario, row.subject, row.status, '', '', '', '', '', '', row.reason];
@@ -126,6 +135,7 @@ export function formatBenchMarkdown(report: BenchReport): string {
     '## Lazy funcref table',
     lazyTable(report),
     ...(report.wasi === undefined ? [] : ['## WASI commands', wasiTable(report)]),
+    ...(report.growth === undefined ? [] : ['## Memories that grow per request', growthTable(report)]),
     '## Every row',
     `<details><summary>median, p99, throughput, minor page faults and bytes restored by the reset per operation, private bytes idle slots keep resident, RSS after the task</summary>\n\n${detailTable(report)}\n\n</details>`,
     ...(report.notes.length === 0 ? [] : ['## Notes', report.notes.map((n) => `- ${n}`).join('\n')]),

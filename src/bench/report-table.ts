@@ -6,6 +6,7 @@
 import { BENCH_SCENARIOS } from './bench-config-schema.js';
 import { isMeasured, type BenchReport, type BenchRow } from './bench-results.js';
 import { formatBytes, formatCount, formatDuration, formatFaults, formatRatio, formatTime, renderColumns } from './report-format.js';
+import { growthSectionCells, growthSectionTitle } from './growth-section.js';
 import { wasiSectionCells, wasiSectionTitle } from './wasi-section.js';
 
 export function machineLine(report: BenchReport): string {
@@ -141,6 +142,13 @@ export function wasiBlock(report: BenchReport): string {
   return `${wasiSectionTitle(w)}:\n${renderColumns(wasiSectionCells(w), ['l', 'r', 'r', 'r', 'r', 'r'])}`;
 }
 
+export function growthBlock(report: BenchReport): string {
+  const g = report.growth;
+  if (g === undefined) return '';
+  if (g.status === 'skipped') return `Memories that grow per request: skipped — ${g.reason}`;
+  return `${growthSectionTitle(g)}:\n${renderColumns(growthSectionCells(g), ['l', 'r', 'r', 'r', 'r', 'r', 'r', 'r'])}`;
+}
+
 /** The whole report as text. */
 export function formatBenchTable(report: BenchReport): string {
   const scenarios = BENCH_SCENARIOS.filter((s) => report.config.scenarios.includes(s));
@@ -153,6 +161,7 @@ export function formatBenchTable(report: BenchReport): string {
     threadsBlock(report),
     lazyTableBlock(report),
     wasiBlock(report),
+    growthBlock(report),
     report.notes.length === 0 ? '' : report.notes.map((n) => `note: ${n}`).join('\n'),
     'Absolute times depend on the machine; the ratios, measured side by side in one run, are what carry over.',
   ];

@@ -36,6 +36,7 @@ import { stubImports } from './stub-imports.js';
 import { labelOf, timeTasks, type TimedTask } from './task-timer.js';
 import { formatTime } from './report-format.js';
 import { measureThreadScaling } from './thread-scaling.js';
+import { measureGrowthSection, type GrowthSection } from './growth-section.js';
 import { measureWasiSection, type WasiSection } from './wasi-section.js';
 
 export interface RunBenchOptions {
@@ -238,7 +239,8 @@ export async function runBench(input: BenchConfigInput | BenchConfig = {}, optio
   const total = modules.length * config.scenarios.length * specs.length * config.rounds
     + counts.length * threadSpecs.length * config.threads.rounds
     + (config.lazyTable.enabled ? 1 : 0)
-    + (config.wasi.enabled ? 1 : 0);
+    + (config.wasi.enabled ? 1 : 0)
+    + (config.growth.enabled ? 1 : 0);
 
   const loaded: LoadedModule[] = modules.map((module) => ({ module, target: targetFor(module) }));
 
@@ -260,6 +262,14 @@ export async function runBench(input: BenchConfigInput | BenchConfig = {}, optio
       wasi = await measureWasiSection(config.wasi.rounds);
       const first = wasi.status === 'measured' ? wasi.rows[0] : undefined;
       progress.task('wasi · plain vs pooled vs node:wasi', first === undefined ? 'skipped' : `${first.module} pooled ${first.pooledVsPlain.toFixed(1)}× plain`);
+    }
+    let growth: GrowthSection = { status: 'skipped', reason: 'growth.enabled is false' };
+    if (config.growth.enabled) {
+      growth = await measureGrowthSection(config.growth.rounds);
+      const summary = growth.status === 'measured'
+        ? growth.rows.map((r) => `${r.case} virtual ${r.virtualVsPlain.toFixed(1)}× plain`).join(', ')
+        : `skipped: ${growth.reason}`;
+      progress.task('growth · plain vs retire vs virtual', summary);
     }
     const rows = withRatios(measured);
     if (!config.strategies.includes('fresh')) notes.push('fresh was not measured, so no ratios were computed.');
@@ -291,6 +301,7 @@ export async function runBench(input: BenchConfigInput | BenchConfig = {}, optio
       threads,
       lazyTable,
       wasi,
+      growth,
       notes,
     };
   } finally {

@@ -59,6 +59,8 @@ Configuration file (every field optional; defaults in brackets):
                   "resetMode": "madvise", "timeMs": 400, "rounds": 3}; "counts": [] skips threads
   lazyTable      {"enabled": true, "entries": 20000, "rounds": 200}
   wasi           {"enabled": true, "rounds": 100}: WASI commands plain, pooled and node:wasi
+  growth         {"enabled": true, "rounds": 60}: WASI runs that grow their memory, plain
+                  and pooled cow with growth "retire" and "virtual"
 --quick sets modules ["data-1mib"], short times and threads [1, 2]; a config
 file given too overrides whole top-level fields.
 
