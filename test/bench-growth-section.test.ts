@@ -11,9 +11,9 @@ import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { growthSectionCells, measureGrowthSection, slowRounds } from '../src/bench/growth-section.js';
 
-const CASES = ['cgi-grow 1 MiB', 'cgi-grow 4 MiB', 'sqlite snapshot, point query', 'sqlite no snapshot, point query'];
+const CASES = ['cgi-grow 1 MiB', 'cgi-grow 4 MiB', 'sqlite snapshot, point query', 'sqlite 1,000 rows per run', 'sqlite no snapshot, point query'];
 /** Cases whose every run grows the memory past its initial size. */
-const GROWING = ['cgi-grow 1 MiB', 'cgi-grow 4 MiB', 'sqlite no snapshot, point query'];
+const GROWING = ['cgi-grow 1 MiB', 'cgi-grow 4 MiB', 'sqlite 1,000 rows per run', 'sqlite no snapshot, point query'];
 
 describe('bench section growth', () => {
   it('measures every case plain, retire and virtual, with ratios and retirements from the same run', async () => {

@@ -13,6 +13,9 @@
  *   sqlite snapshot         the SQLite endpoint's point query on its snapshot
  *                           (`_initialize` + `cowpool_init`, as `cowpool serve` does);
  *                           plain instantiates the snapshot module per run
+ *   sqlite 1,000 rows       no snapshot: each run opens a database, loads 1,000 rows
+ *                           (SQLITE_ROWS) and queries: a light run whose heap grows
+ *                           from the module's 2 pages every time
  *   sqlite no snapshot      the same query, each run loading the 40,000-row dataset
  *                           (slow: fewer rounds of one run)
  *
@@ -68,6 +71,7 @@ const CASES: readonly GrowthCase[] = [
   { name: 'cgi-grow 1 MiB', file: CGI_GROW, options: { env: { QUERY_STRING: '1' } }, snapshot: null, slow: false },
   { name: 'cgi-grow 4 MiB', file: CGI_GROW, options: { env: { QUERY_STRING: '4' } }, snapshot: null, slow: false },
   { name: 'sqlite snapshot, point query', file: SQLITE, options: { stdin: POINT_QUERY }, snapshot: 'cowpool_init', slow: false },
+  { name: 'sqlite 1,000 rows per run', file: SQLITE, options: { env: { SQLITE_ROWS: '1000' }, stdin: POINT_QUERY }, snapshot: null, slow: false },
   { name: 'sqlite no snapshot, point query', file: SQLITE, options: { stdin: POINT_QUERY }, snapshot: null, slow: true },
 ];
 
