@@ -28,6 +28,7 @@ describe('configuration defaults', () => {
   it('{} resolves to the documented defaults, byte sizes in bytes', () => {
     expect(parseConfig({})).toStrictEqual({
       strategy: 'cow',
+      growth: 'auto',
       limits: {
         maxSlots: 64,
         maxSlotsPerImage: 64,
@@ -73,7 +74,7 @@ describe('configuration defaults', () => {
 
 describe('raw slot pool configuration defaults', () => {
   it('{} resolves to the instance pool\'s defaults less strategy, plus guards and lazy tables', () => {
-    const { strategy: _strategy, ...shared } = parseConfig({});
+    const { strategy: _strategy, growth: _growth, ...shared } = parseConfig({});
     expect(parseRawSlotPoolConfig({})).toStrictEqual({
       ...shared,
       limits: { ...shared.limits, guardBytes: 2 * 1024 ** 2 },

@@ -8,6 +8,7 @@
  * Bulk operations past the virtual size (which V8 would perform in C++,
  * where a PROT_NONE page is a crash, not a trap) run in a child process.
  */
+import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createPool, type InstancePool } from '../src/index.js';
@@ -131,6 +132,22 @@ describe('growth: virtual', () => {
     lease.exports.grow!(1);
     lease.release();
     expect(pool.stats().retired).toBe(1);
+  });
+
+  it('the pool\'s growth config sets the default; prepare overrides it; a bad value names the field', async () => {
+    const wasi = readFileSync(new URL('fixtures/wasi/cgi-grow.wasm', import.meta.url));
+    const auto = createPool({ strategy: 'cow' });
+    const retire = createPool({ strategy: 'cow', growth: 'retire' });
+    const virtual = createPool({ strategy: 'cow', growth: 'virtual' });
+    pools.push(auto, retire, virtual);
+    const glue = await wat('(module (import "env" "f" (func)) (memory 1 4) (func (export "g") call 0))');
+    expect((await auto.prepare(wasi)).growth.mode).toBe('virtual'); // a WASI module
+    expect((await auto.prepare(glue)).growth.mode).toBe('retire'); // imports from env: glue may read the raw memory
+    expect((await retire.prepare(wasi)).growth.mode).toBe('retire');
+    expect((await retire.prepare(wasi, { growth: 'virtual' })).growth.mode).toBe('virtual');
+    expect((await virtual.prepare(glue)).growth.mode).toBe('virtual');
+    expect(() => createPool({ growth: 'shrink' as 'auto' })).toThrow(expect.objectContaining({ code: 'INVALID_CONFIG', message: expect.stringMatching(/growth/) }));
+    await expect(auto.prepare(wasi, { growth: 'shrink' as 'auto' })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
   });
 
   it('a module that cannot grow, or holds atomics, retires and says why', async () => {

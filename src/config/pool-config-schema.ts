@@ -219,11 +219,25 @@ const strategyField = z
       + 'weakest isolation).',
   );
 
+export const GROWTH_MODES = ['auto', 'virtual', 'retire'] as const;
+
+const growthField = z
+  .enum(GROWTH_MODES)
+  .default('auto')
+  .describe(
+    'What a tenant that grows its memory costs its slot (cow and reuse): "virtual" keeps the memory\'s size in '
+      + 'a global of the module, so the slot goes back to the initial size on release (grown pages zeroed, '
+      + 'PROT_NONE) and stays pooled; "retire" replaces a memory that grew; "auto" is "virtual" for WASI modules '
+      + 'and modules prepared with host bindings, "retire" for the rest (glue such as Emscripten\'s reads the raw '
+      + 'memory). prepare(bytes, { growth }) overrides it per module.',
+  );
+
 /** The instance pool's configuration (`createPool`, `config/pool.json`). */
 export const PoolConfigSchema = z
   .strictObject({
     $schema: schemaField,
     strategy: strategyField,
+    growth: growthField,
     limits: LimitsSchema.prefault({}),
     reset: ResetSchema.prefault({}),
     exhausted: ExhaustedSchema.prefault({ policy: 'throw' }),

@@ -7,7 +7,7 @@
  * (`image.bytes`); `image.dataLength` tells their length.
  */
 import { CowpoolError } from '../errors.js';
-import type { PoolConfig, Strategy } from '../config/pool-config-schema.js';
+import { GROWTH_MODES, type PoolConfig, type Strategy } from '../config/pool-config-schema.js';
 import { prepareLayout } from '../wasm/prepare-layout.js';
 import type { FallbackReason, PreparedLayout } from '../wasm/prepared-layout.js';
 import { WASM_PAGE, type MemoryShape } from '../slots/memory-shape.js';
@@ -137,11 +137,12 @@ export interface PrepareOptions {
    * JS reaches their memory through `ctx.memory` / `lease.memory`, which
    * see the virtual size. Else `'retire'`: glue (Emscripten) reads the raw
    * instance's memory, which has the physical size, and a JS read past the
-   * virtual size faults the process. Only the cow and reuse strategies apply it; a module whose
+   * virtual size faults the process. `'auto'` (the pool's `growth` config,
+   * default) applies that rule. Only the cow and reuse strategies apply it; a module whose
    * memory cannot grow, starts empty, or holds instructions the rewrite does
    * not decode (atomics, GC) retires, and `prepared.growth` says why.
    */
-  growth?: 'virtual' | 'retire';
+  growth?: 'auto' | 'virtual' | 'retire';
 }
 
 /** Parses, rewrites and compiles `bytes` for a pool configured by `config`. */
@@ -178,10 +179,11 @@ export async function prepareModule(
   const strategy = config.strategy;
   const snapshot = options.initialize === undefined ? null : await takeSnapshot(input, options.initialize, name);
   if (snapshot !== null) input = snapshot.bytes;
-  if (options.growth !== undefined && options.growth !== 'virtual' && options.growth !== 'retire') {
-    throw new CowpoolError('INVALID_ARGUMENT', `prepare(${name}) options.growth must be 'virtual' or 'retire', got ${JSON.stringify(options.growth)}`);
+  if (options.growth !== undefined && !GROWTH_MODES.includes(options.growth)) {
+    throw new CowpoolError('INVALID_ARGUMENT', `prepare(${name}) options.growth must be 'auto', 'virtual' or 'retire', got ${JSON.stringify(options.growth)}`);
   }
-  const growth = options.growth ?? (options.host !== undefined ? 'virtual' : 'wasi');
+  const requested = options.growth ?? config.growth;
+  const growth = requested !== 'auto' ? requested : options.host !== undefined ? 'virtual' : 'wasi';
   const layout = prepareLayout(input, {
     exportInternals: strategy === 'reuse',
     maxImageBytes: config.limits.maxImageBytes,
