@@ -181,6 +181,18 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
 }  // namespace
 }  // namespace cowpool
 
-static Napi::Object InitCowpool(Napi::Env env, Napi::Object exports) { return cowpool::Init(env, exports); }
+// A worker thread terminated while it loads the addon runs this with its
+// environment going away: N-API calls fail, node-addon-api turns that into
+// a C++ exception, and throwing it to JS fails too — which would abort the
+// whole process. Such a thread can no longer use the addon: hand back what
+// was registered. With a live environment the error reaches the require().
+static Napi::Object InitCowpool(Napi::Env env, Napi::Object exports) {
+  try {
+    return cowpool::Init(env, exports);
+  } catch (const Napi::Error&) {
+    if (cowpool::CanRunJs(env)) throw;
+    return exports;
+  }
+}
 
 NODE_API_MODULE(cowpool, InitCowpool)

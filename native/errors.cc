@@ -27,4 +27,14 @@ void ThrowCode(Napi::Env env, const char* code, const std::string& message) {
   throw error;
 }
 
+bool CanRunJs(napi_env env) {
+  napi_value global;
+  napi_value fn;
+  napi_value result;
+  if (napi_get_global(env, &global) != napi_ok) return false;
+  auto noop = [](napi_env, napi_callback_info) -> napi_value { return nullptr; };
+  if (napi_create_function(env, "cowpoolProbe", NAPI_AUTO_LENGTH, noop, nullptr, &fn) != napi_ok) return false;
+  return napi_call_function(env, global, fn, 0, nullptr, &result) == napi_ok;
+}
+
 }  // namespace cowpool

@@ -14,4 +14,8 @@ namespace cowpool {
 // Throws Error{code} with a message (for states such as LEASE_RELEASED).
 [[noreturn]] void ThrowCode(Napi::Env env, const char* code, const std::string& message);
 
+// False while the environment is being torn down (a worker thread ending):
+// JS can no longer run there, so an error can no longer be thrown to it.
+bool CanRunJs(napi_env env);
+
 }  // namespace cowpool

@@ -24,18 +24,6 @@ size_t ReadBytes(Napi::Env env, Napi::Value value, const char* name) {
   return n;
 }
 
-// False while the environment is being torn down (a worker ending): JS can
-// no longer run there. Finalizers still run then, early.
-bool CanRunJs(napi_env env) {
-  napi_value global;
-  napi_value fn;
-  napi_value result;
-  if (napi_get_global(env, &global) != napi_ok) return false;
-  auto noop = [](napi_env, napi_callback_info) -> napi_value { return nullptr; };
-  if (napi_create_function(env, "cowpoolProbe", NAPI_AUTO_LENGTH, noop, nullptr, &fn) != napi_ok) return false;
-  return napi_call_function(env, global, fn, 0, nullptr, &result) == napi_ok;
-}
-
 // Largest slot the addon accepts: 64 GiB keeps guard + max + guard far from
 // overflowing and is above any 32-bit wasm memory.
 constexpr size_t kMaxSlotBytes = size_t{64} << 30;

@@ -191,6 +191,21 @@ class CalibrationWorker : public Napi::AsyncWorker {
     }
   }
 
+  // The base class opens a handle scope before OnOK and turns a failed N-API
+  // call into a C++ exception; with the environment being torn down (a
+  // worker thread that ended while the measurement ran) opening that scope
+  // fails, and an exception leaving this callback (called by libuv, not by
+  // JS) aborts the process. Nobody can wait for the promise then: drop it.
+  void OnWorkComplete(Napi::Env env, napi_status status) override {
+    try {
+      Napi::AsyncWorker::OnWorkComplete(env, status);
+    } catch (...) {
+      // The base class deletes the worker last, so it has not yet: do it here.
+      // ~AsyncWorker and the references it holds ignore N-API failures.
+      Destroy();
+    }
+  }
+
   void OnError(const Napi::Error&) override {
     // Execute() never calls SetError; present so a stray error cannot reach
     // the default handler, which would call a callback this worker has not.

@@ -109,7 +109,7 @@ describe('runBench', () => {
     expect(json.growth?.status).toBe('measured');
     if (json.growth?.status === 'measured') {
       expect(json.growth.rounds).toBe(1);
-      expect(json.growth.rows.map((r) => r.case)).toEqual(['cgi-grow 1 MiB', 'cgi-grow 4 MiB', 'sqlite snapshot, point query', 'sqlite no snapshot, point query']);
+      expect(json.growth.rows.map((r) => r.case)).toEqual(['cgi-grow 1 MiB', 'cgi-grow 4 MiB', 'sqlite snapshot, point query', 'sqlite 1,000 rows per run', 'sqlite no snapshot, point query']);
       for (const row of json.growth.rows) {
         expect(row.virtualVsPlain).toBe(row.plainUs / row.virtualUs);
         expect(row.virtualVsRetire).toBe(row.retireUs / row.virtualUs);
