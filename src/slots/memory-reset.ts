@@ -400,6 +400,15 @@ function nativeReset(
   }
 }
 
+type WritableResetRecord = { -readonly [K in keyof ResetRecord]: ResetRecord[K] };
+
+function emptyRecord(): WritableResetRecord {
+  return {
+    requested: 'madvise', mode: 'madvise', micros: 0, bytesCopied: 0, bytesDiscarded: 0, pagesScanned: 0,
+    writtenPages: null, privatePagesFound: null, privatePagesKept: null, trimmed: false, overCap: false, rearmed: false,
+  };
+}
+
 /** Tells the policy, updates the slot's bookkeeping and counts the reset in its pool. */
 function recordReset(plan: ResetPlan, r: ResetResult, settings: ResetSettings, context: ResetContext): void {
   const { slot } = context;
@@ -407,20 +416,21 @@ function recordReset(plan: ResetPlan, r: ResetResult, settings: ResetSettings, c
   const { copied, outcome, foundPages, kept } = r;
   const pageSize = addon().pageSize;
   const tracked = facts.counted === 'tracked';
-  const record: ResetRecord = {
-    requested: plan.requested,
-    mode,
-    micros: r.micros,
-    bytesCopied: copied,
-    bytesDiscarded: r.bytesDiscarded,
-    pagesScanned: r.pagesScanned,
-    writtenPages: tracked ? foundPages : null,
-    privatePagesFound: !tracked && (facts.counted === 'restored' || (plan.flags & NativeResetFlag.count) !== 0) ? foundPages : null,
-    privatePagesKept: kept,
-    trimmed: (outcome & NativeResetOutcome.trimmed) !== 0,
-    overCap: (outcome & NativeResetOutcome.overCap) !== 0,
-    rearmed: (outcome & NativeResetOutcome.rearmed) !== 0,
-  };
+  // The slot's record is rewritten in place: `last` reports the last reset
+  // only, and a new object per reset was most of what a reset allocated.
+  const record = (slot.last as WritableResetRecord | null) ?? emptyRecord();
+  record.requested = plan.requested;
+  record.mode = mode;
+  record.micros = r.micros;
+  record.bytesCopied = copied;
+  record.bytesDiscarded = r.bytesDiscarded;
+  record.pagesScanned = r.pagesScanned;
+  record.writtenPages = tracked ? foundPages : null;
+  record.privatePagesFound = !tracked && (facts.counted === 'restored' || (plan.flags & NativeResetFlag.count) !== 0) ? foundPages : null;
+  record.privatePagesKept = kept;
+  record.trimmed = (outcome & NativeResetOutcome.trimmed) !== 0;
+  record.overCap = (outcome & NativeResetOutcome.overCap) !== 0;
+  record.rearmed = (outcome & NativeResetOutcome.rearmed) !== 0;
 
   slot.tenancyFaultsAt = null;
   if (policy !== null) {
