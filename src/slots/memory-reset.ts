@@ -459,11 +459,17 @@ function recordReset(plan: ResetPlan, r: ResetResult, settings: ResetSettings, c
 }
 
 /**
- * Turns one reset's numbers into what the previous tenant's faults cost (see
- * src/policy/auto-reset-policy.ts). Builds the whole object in one literal: it runs on
- * every auto reset, and spreading a partial one cost more than the rest of
- * the bookkeeping together (measured: 1.8 µs).
+ * The observation the policy is handed, rewritten for every auto reset (the
+ * policy reads it during observe() and keeps none of it; see AutoResetChooser).
+ * One fixed-shape object, all fields written each time: spreading a partial
+ * one once cost more than the rest of the bookkeeping together (1.8 µs).
  */
+const scratchObservation: { -readonly [K in keyof AutoObservation]: AutoObservation[K] } = {
+  mode: 'madvise', micros: 0, cowFaults: null, wpFaults: null, tenantFaults: null,
+  writtenPages: null, copiedPages: 0, privatePages: null, privateLimit: 0, warmup: false,
+};
+
+/** Turns one reset's numbers into what the previous tenant's faults cost (see src/policy/auto-reset-policy.ts). */
 function observation(plan: ResetPlan, r: ResetResult, copiedPages: number, privateLimit: number): AutoObservation {
   const { mode, flags, keptBefore, warmup, tenantFaults } = plan;
   const { micros, foundPages, kept: keptAfter, outcome } = r;
@@ -498,5 +504,16 @@ function observation(plan: ResetPlan, r: ResetResult, copiedPages: number, priva
       wpFaults = writtenPages - fresh;
     }
   }
-  return { mode, micros, cowFaults, wpFaults, tenantFaults, writtenPages, copiedPages, privatePages: keptAfter, privateLimit, warmup };
+  const o = scratchObservation;
+  o.mode = mode;
+  o.micros = micros;
+  o.cowFaults = cowFaults;
+  o.wpFaults = wpFaults;
+  o.tenantFaults = tenantFaults;
+  o.writtenPages = writtenPages;
+  o.copiedPages = copiedPages;
+  o.privatePages = keptAfter;
+  o.privateLimit = privateLimit;
+  o.warmup = warmup;
+  return o;
 }
