@@ -1,8 +1,10 @@
 /**
  * A pooled slot's lease backing serves its tenants one after another (and is
- * the registry's unregister token): a released lease is never reclaimed, even
- * once collected while a later tenant holds the same slot, and an unreleased
- * lease after released ones on that slot still is.
+ * the registry's unregister token; a lease registers only if the job that
+ * made it ends unreleased): a released lease is never reclaimed, whether it
+ * was released in its own job or after, even once collected while a later
+ * tenant holds the same slot; an unreleased lease after released ones on
+ * that slot still is, dropped in its own job or after.
  */
 import { describe, expect, it } from 'vitest';
 import { createPool, type Lease } from '../src/index.js';
@@ -23,10 +25,12 @@ describe('one backing per slot, tenant after tenant', () => {
     const prepared = await pool.prepare(await watModule(WAT));
     const released = new FinalizationRegistry<number>(() => (collected += 1));
     let collected = 0;
-    ((): void => {
-      for (let i = 0; i < 3; i++) {
+    await (async (): Promise<void> => {
+      for (let i = 0; i < 4; i++) {
         const lease = pool.instantiate(prepared);
         expect(callExport(lease.exports, 'bump')).toBe(1);
+        // Odd ones outlive their job, so they were registered when released.
+        if (i % 2 === 1) await new Promise((resolve) => setImmediate(resolve));
         lease.release();
         released.register(lease, i);
       }
@@ -34,10 +38,10 @@ describe('one backing per slot, tenant after tenant', () => {
     const current = pool.instantiate(prepared);
     const memory = current.memory;
     // The released leases are gone; had their registrations survived, the slot `current` holds would be retired now.
-    expect(await collectUntil(() => collected === 3)).toBe(true);
+    expect(await collectUntil(() => collected === 4)).toBe(true);
     expect(await collectUntil(() => pool.stats().leases.reclaimed > 0, 5)).toBe(false);
     const stats = pool.stats();
-    expect(stats.leases).toEqual({ active: 1, acquired: 4, released: 3, reclaimed: 0 });
+    expect(stats.leases).toEqual({ active: 1, acquired: 5, released: 4, reclaimed: 0 });
     expect(stats.retired).toBe(0);
     expect(current.memory).toBe(memory);
     expect(callExport(current.exports, 'bump')).toBe(1);
@@ -45,11 +49,14 @@ describe('one backing per slot, tenant after tenant', () => {
     pool.close();
   });
 
-  it('an unreleased lease after released ones on the same slot is reclaimed, and its memory never handed out again', async () => {
+  it.each([
+    ['dropped in the job that made it', false],
+    ['dropped after its job ended', true],
+  ])('an unreleased lease after released ones on the same slot is reclaimed (%s), and its memory never handed out again', async (_, later) => {
     const pool = createPool({ strategy: 'cow', limits: { maxSlots: 1 } });
     const prepared = await pool.prepare(await watModule(WAT));
     const memories: (WebAssembly.Memory | null)[] = [];
-    ((): void => {
+    await (async (): Promise<void> => {
       for (let i = 0; i < 2; i++) {
         const lease = pool.instantiate(prepared);
         callExport(lease.exports, 'bump');
@@ -57,6 +64,7 @@ describe('one backing per slot, tenant after tenant', () => {
       }
       const lost: Lease = pool.instantiate(prepared);
       memories.push(lost.memory);
+      if (later) await new Promise((resolve) => setImmediate(resolve));
       callExport(lost.exports, 'bump');
     })();
     expect(await collectUntil(() => pool.stats().leases.reclaimed === 1)).toBe(true);

@@ -21,7 +21,10 @@
  *            lease not yet released, is registered in `#registry`, so a slot
  *            whose holder is garbage-collected is retired, never leaked or reused.
  *            A lease is registered with its slot's index (-1: plain) and its
- *            backing as the unregister token (see TenantBacking).
+ *            backing as the unregister token (see TenantBacking); a pooled
+ *            one only when the job that made it ends unreleased, and until
+ *            then its backing holds it (`unregistered`), so it cannot be
+ *            collected unregistered.
  * Invariant: `#backings[i]`, when set, is slot i's TenantBacking: the current
  *            tenant's while slot i is leased, no lease's while it is idle.
  * Invariant: every instance is linked through guardImports, so no slot is
@@ -119,7 +122,8 @@ type ReclaimToken = number | { slot: number; kind: 'reservation' };
  * turn, so the hot path makes no backing, closure or reclaim token per lease;
  * a plain instance's lease has its own. It is also the lease's unregister
  * token in the registry: a lease is unregistered as its slot is given back,
- * before the backing serves the next tenant.
+ * before the backing serves the next tenant (a lease released in the job
+ * that made it was never registered).
  *
  *   slot i ──► TenantBacking { prepared, instance, memory, calls, binding } ◄── #backing of the one active lease
  *
@@ -127,6 +131,9 @@ type ReclaimToken = number | { slot: number; kind: 'reservation' };
  *            (a released lease has let go of it before they are written again).
  * Invariant: `binding` is null except while a tenant of a module prepared
  *            with `host` holds it.
+ * Invariant: `unregistered` is the active lease when it is not registered
+ *            yet, else null; `queued` iff the backing is in the pool's queue
+ *            of backings to register (at most once).
  */
 class TenantBacking implements LeaseBacking {
   prepared!: PreparedModule;
@@ -134,6 +141,10 @@ class TenantBacking implements LeaseBacking {
   memory: WebAssembly.Memory | null = null;
   calls!: InstanceCalls;
   binding: HostBinding | null = null;
+  /** The active lease while it is not registered yet (see InstancePool#lease); null otherwise. */
+  unregistered: Lease | null = null;
+  /** In the pool's queue of backings whose lease registers at the end of the job. */
+  queued = false;
 
   constructor(
     private readonly giveBackTo: (backing: TenantBacking) => void,
@@ -173,6 +184,9 @@ export class InstancePool {
   readonly #kept = new KeptInstances();
   readonly #links: (SlotLink | undefined)[] = [];
   readonly #backings: (TenantBacking | undefined)[] = [];
+  /** Backings whose lease registers for reclaim when the job ends; `#registering` while that is scheduled. */
+  readonly #unregistered: TenantBacking[] = [];
+  #registering = false;
   readonly #hosts = new SlotHostBindings();
   readonly #waiters = new SlotWaiters();
   readonly #registry = new FinalizationRegistry<ReclaimToken>((token) => this.#reclaim(token));
@@ -530,20 +544,54 @@ export class InstancePool {
     return link;
   }
 
-  /** A lease of what `backing` now holds, registered for reclaim. */
+  /**
+   * A lease of what `backing` now holds, registered for reclaim. A pooled
+   * slot's lease is registered when the current job ends (a microtask),
+   * unless it was released by then: the usual instantiate → call → release
+   * registers nothing. Until then the backing holds it, so it cannot be
+   * collected unregistered; finalizers never run inside a job anyway.
+   */
   #lease(backing: TenantBacking): Lease {
     const c = this.#counters;
     c.acquired += 1;
     c.active += 1;
     const lease = new Lease(backing.prepared, backing);
-    // Plain leases too, so `active` and `reclaimed` stay true for them.
-    this.#registry.register(lease, backing.slot?.id ?? -1, backing);
+    if (backing.slot === null) {
+      // Plain leases too, so `active` and `reclaimed` stay true for them.
+      this.#registry.register(lease, -1, backing);
+      return lease;
+    }
+    backing.unregistered = lease;
+    if (!backing.queued) {
+      backing.queued = true;
+      this.#unregistered.push(backing);
+    }
+    if (!this.#registering) {
+      this.#registering = true;
+      queueMicrotask(this.#registerUnreleased);
+    }
     return lease;
   }
 
+  /** Registers the leases of this job not released yet (see #lease). */
+  readonly #registerUnreleased = (): void => {
+    this.#registering = false;
+    const queue = this.#unregistered;
+    for (let i = 0; i < queue.length; i++) {
+      const backing = queue[i] as TenantBacking;
+      backing.queued = false;
+      const lease = backing.unregistered;
+      if (lease === null) continue;
+      backing.unregistered = null;
+      this.#registry.register(lease, (backing.slot as V8Slot).id, backing);
+    }
+    queue.length = 0;
+  };
+
   /** A lease's release(): made once per pool, so no closure is made per lease. */
   readonly #giveBackLease = (backing: TenantBacking): void => {
-    this.#registry.unregister(backing);
+    if (backing.unregistered !== null) backing.unregistered = null;
+    else this.#registry.unregister(backing);
     const binding = backing.binding;
     backing.binding = null;
     binding?.detach();
