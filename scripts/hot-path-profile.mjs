@@ -11,7 +11,11 @@
 // - inst µs: instantiate_only (instantiate, release);
 // - V8 µs: a bare `new WebAssembly.Instance` of the same prepared module on
 //   a pooled memory with the same imports (what V8 costs on its own; its GC
-//   % too). inst µs − V8 µs is the pool's part: slot, lease, reset.
+//   % too);
+// - reset µs: the addon's reset call as the pool times it (stats().reset,
+//   over the same chunk of the instantiate_only run);
+// - rest µs: inst − V8 − reset, the pool's JS (slot, lease, bookkeeping)
+//   and the GC of its garbage.
 //
 // Every tenant links the same import values (as a host with fixed functions
 // does), so import objects made per tenant are not part of what is measured.
@@ -56,7 +60,7 @@ function bytesPerCall(fn, batch = 1000, batches = 9) {
  * 20th percentile of the chunks: on a shared host the slow chunks are mostly
  * other processes' time (the GC share still counts every chunk).
  */
-async function timed(fn) {
+async function timed(fn, resets = null) {
   for (let i = 0; i < 2000; i++) fn();
   globalThis.gc?.();
   await tick();
@@ -65,15 +69,30 @@ async function timed(fn) {
   const start = performance.now();
   const end = start + seconds * 1000;
   while (performance.now() < end) {
+    const r0 = resets?.();
     const t0 = performance.now();
     for (let i = 0; i < 500; i++) fn();
-    chunks.push(((performance.now() - t0) * 1000) / 500);
+    const us = ((performance.now() - t0) * 1000) / 500;
+    const r1 = resets?.();
+    chunks.push({ us, resetUs: r0 === undefined ? NaN : (r1.micros - r0.micros) / (r1.resets - r0.resets) });
     await tick();
   }
   const wall = performance.now() - start;
   await tick();
-  chunks.sort((a, b) => a - b);
-  return { us: chunks[Math.floor(chunks.length / 5)], gcPct: ((gcMs - gcBefore) / wall) * 100 };
+  chunks.sort((a, b) => a.us - b.us);
+  const chunk = chunks[Math.floor(chunks.length / 5)];
+  return { us: chunk.us, resetUs: chunk.resetUs, gcPct: ((gcMs - gcBefore) / wall) * 100 };
+}
+
+/** The pool's reset counters summed over modes: the addon's reset calls, timed by the pool. */
+function resetTotals(pool) {
+  let micros = 0;
+  let resets = 0;
+  for (const c of Object.values(pool.stats().reset)) {
+    micros += c.micros;
+    resets += c.resets;
+  }
+  return { micros, resets };
 }
 
 async function measure(lib, mod, label, config) {
@@ -103,9 +122,9 @@ async function measure(lib, mod, label, config) {
   }
   const bytes = bytesPerCall(loop);
   const { us, gcPct } = await timed(loop);
-  const instUs = (await timed(instantiateOnly)).us;
+  const { us: instUs, resetUs } = await timed(instantiateOnly, () => resetTotals(pool));
   pool.close();
-  return { us, gcPct, bytes, instUs, v8Us: v8Only.us, v8Gc: v8Only.gcPct };
+  return { us, gcPct, bytes, instUs, v8Us: v8Only.us, v8Gc: v8Only.gcPct, resetUs };
 }
 
 const settings = [
@@ -115,8 +134,8 @@ const settings = [
 ];
 const only = process.env.MODULES?.split(',');
 const f = (x, d = 2) => (Number.isNaN(x) ? '–' : x.toFixed(d));
-console.log('| module | setting | build | loop µs | GC % | bytes/iter | inst µs | V8 µs | V8 GC % | pool µs |');
-console.log('|:---|:---|:---|---:|---:|---:|---:|---:|---:|---:|');
+console.log('| module | setting | build | loop µs | GC % | bytes/iter | inst µs | V8 µs | V8 GC % | reset µs | rest µs |');
+console.log('|:---|:---|:---|---:|---:|---:|---:|---:|---:|---:|---:|');
 for (const ref of ['data-1mib', 'sparse-16mib', 'sql.js', 'quickjs'].filter((r) => only === undefined || only.includes(r))) {
   const mod = loadBenchModule(ref);
   if (isSkipped(mod)) {
@@ -126,7 +145,7 @@ for (const ref of ['data-1mib', 'sparse-16mib', 'sql.js', 'quickjs'].filter((r) 
   for (const [label, config] of settings) {
     for (const [build, lib] of builds) {
       const r = await measure(lib, mod, label, config);
-      console.log(`| ${ref} | ${label} | ${build} | ${f(r.us)} | ${f(r.gcPct, 1)} | ${f(r.bytes, 0)} | ${f(r.instUs)} | ${f(r.v8Us)} | ${f(r.v8Gc, 1)} | ${f(r.instUs - r.v8Us)} |`);
+      console.log(`| ${ref} | ${label} | ${build} | ${f(r.us)} | ${f(r.gcPct, 1)} | ${f(r.bytes, 0)} | ${f(r.instUs)} | ${f(r.v8Us)} | ${f(r.v8Gc, 1)} | ${f(r.resetUs)} | ${f(r.instUs - (Number.isNaN(r.v8Us) ? 0 : r.v8Us) - r.resetUs)} |`);
     }
   }
 }
