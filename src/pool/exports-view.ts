@@ -19,9 +19,7 @@ import type { InstanceCalls } from './instance-calls.js';
 
 /** What a view needs from its lease. */
 export interface ExportsOwner {
-  /** Throws LEASE_RELEASED when released. */
-  assertActive(what: string): void;
-  /** True once released (checked first, so no message is built on the way to a call). */
+  /** True once released: reads and calls then throw LEASE_RELEASED (the message is built only then). */
   readonly released: boolean;
   readonly rawExports: WebAssembly.Exports;
   /** The instance's calls in flight. */
@@ -72,7 +70,7 @@ function prototypeFor(module: WebAssembly.Module, entries: readonly ExportEntry[
       configurable: false,
       get(this: View): unknown {
         const owner = this[OWNER];
-        if (owner.released) owner.assertActive(`exports.${name}`);
+        if (owner.released) throw leaseReleasedError(`exports.${name}`);
         const value = owner.rawExports[name];
         if (kind !== 'function' || typeof value !== 'function') return value;
         const wrapped = guardedExport(name, value as WasmFunction, owner, owner.calls);
@@ -104,7 +102,7 @@ function guardedExport(name: string, fn: WasmFunction, owner: ExportsOwner, call
     case 0:
       return {
         [name](): unknown {
-          if (owner.released) owner.assertActive(`exports.${name}()`);
+          if (owner.released) throw leaseReleasedError(`exports.${name}()`);
           calls.depth += 1;
           try {
             return arguments.length === 0 ? fn() : Reflect.apply(fn, undefined, arguments);
@@ -116,7 +114,7 @@ function guardedExport(name: string, fn: WasmFunction, owner: ExportsOwner, call
     case 1:
       return {
         [name](a: unknown): unknown {
-          if (owner.released) owner.assertActive(`exports.${name}()`);
+          if (owner.released) throw leaseReleasedError(`exports.${name}()`);
           calls.depth += 1;
           try {
             return arguments.length === 1 ? fn(a) : Reflect.apply(fn, undefined, arguments);
@@ -128,7 +126,7 @@ function guardedExport(name: string, fn: WasmFunction, owner: ExportsOwner, call
     case 2:
       return {
         [name](a: unknown, b: unknown): unknown {
-          if (owner.released) owner.assertActive(`exports.${name}()`);
+          if (owner.released) throw leaseReleasedError(`exports.${name}()`);
           calls.depth += 1;
           try {
             return arguments.length === 2 ? fn(a, b) : Reflect.apply(fn, undefined, arguments);
@@ -140,7 +138,7 @@ function guardedExport(name: string, fn: WasmFunction, owner: ExportsOwner, call
     case 3:
       return {
         [name](a: unknown, b: unknown, c: unknown): unknown {
-          if (owner.released) owner.assertActive(`exports.${name}()`);
+          if (owner.released) throw leaseReleasedError(`exports.${name}()`);
           calls.depth += 1;
           try {
             return arguments.length === 3 ? fn(a, b, c) : Reflect.apply(fn, undefined, arguments);
@@ -152,7 +150,7 @@ function guardedExport(name: string, fn: WasmFunction, owner: ExportsOwner, call
     default:
       return {
         [name](): unknown {
-          if (owner.released) owner.assertActive(`exports.${name}()`);
+          if (owner.released) throw leaseReleasedError(`exports.${name}()`);
           calls.depth += 1;
           try {
             return Reflect.apply(fn, undefined, arguments);
