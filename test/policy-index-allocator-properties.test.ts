@@ -77,12 +77,13 @@ class ReferenceModel {
 const KEYS = ['a', 'b', 'c', 'd', null] as const;
 
 type Op =
-  | { op: 'alloc'; key: string | null }
+  /** `bare`: through allocSlot and lastKind/lastPreviousKey (the pool's path) instead of alloc. */
+  | { op: 'alloc'; key: string | null; bare: boolean }
   | { op: 'free'; pick: number; as: 'same' | 'null' | 'other'; other: string }
   | { op: 'retire'; slot: number };
 
 const opArb: fc.Arbitrary<Op> = fc.oneof(
-  { weight: 5, arbitrary: fc.record({ op: fc.constant('alloc' as const), key: fc.constantFrom(...KEYS) }) },
+  { weight: 5, arbitrary: fc.record({ op: fc.constant('alloc' as const), key: fc.constantFrom(...KEYS), bare: fc.boolean() }) },
   {
     weight: 4,
     arbitrary: fc.record({
@@ -101,6 +102,13 @@ const limitsArb: fc.Arbitrary<AllocatorLimits> = fc.record({
   maxSlotsPerKey: fc.integer({ min: 1, max: 12 }),
 });
 
+/** allocSlot's answer in alloc's form. */
+function allocSlot(allocator: IndexAllocator, key: string | null): Allocation | null {
+  const slot = allocator.allocSlot(key);
+  if (slot < 0) return null;
+  return { slot, kind: allocator.lastKind, previousKey: allocator.lastPreviousKey } as Allocation;
+}
+
 describe('IndexAllocator against a reference model', () => {
   it('makes the same choice as the model for every operation and keeps its invariants', () => {
     fc.assert(
@@ -111,7 +119,7 @@ describe('IndexAllocator against a reference model', () => {
           if (op.op === 'alloc') {
             const usedBefore = new Set(model.slotsIn('used'));
             const hadAffine = op.key !== null && model.slotsIn('warm').some((s) => model.key[s] === op.key);
-            const got = allocator.alloc(op.key);
+            const got = op.bare ? allocSlot(allocator, op.key) : allocator.alloc(op.key);
             expect(got).toEqual(model.alloc(op.key));
             if (got === null) {
               // Exhausted only when it must be.

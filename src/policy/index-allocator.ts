@@ -15,6 +15,8 @@
  * maxUnusedWarmSlots of them) instead of being evicted by the first newcomer.
  * Pure bookkeeping: no system calls, O(1) per operation (doubly linked lists
  * threaded through typed arrays, a stack, and two maps keyed by image).
+ * `allocSlot` and `free` allocate nothing while a key goes back and forth
+ * between used and warm; `alloc` adds one result object.
  *
  *   slot        0      1      2      3      4      5      6      7
  *   state    [used ][warm ][cold ][warm ][used ][cold ][warm ][cold ]
@@ -110,6 +112,10 @@ export class IndexAllocator {
   #coldCount: number;
   /** Invariant: usedCount + warmCount + coldCount === maxSlots. */
   #usedCount = 0;
+  /** Invariant: the kind of the last successful allocation; null before the first. */
+  #lastKind: Allocation['kind'] | null = null;
+  /** Invariant: the key its slot held before it (null for a cold slot); null before the first. */
+  #lastPreviousKey: string | null = null;
 
   constructor(limits: AllocatorLimits) {
     assertCount('maxSlots', limits.maxSlots, 1);
@@ -175,13 +181,28 @@ export class IndexAllocator {
    * maxSlotsPerKey slots; `exhaustedReason` says which.
    */
   alloc(key: string | null): Allocation | null {
-    if (this.exhaustedReason(key) !== null) return null;
+    const slot = this.allocSlot(key);
+    if (slot === NONE) return null;
+    const kind = this.#lastKind;
+    const previousKey = this.#lastPreviousKey;
+    if (kind === 'affine' && previousKey !== null) return { slot, kind, previousKey };
+    if (kind === 'evicted') return { slot, kind, previousKey };
+    return { slot, kind: 'cold', previousKey: null };
+  }
+
+  /**
+   * `alloc` without a result object, for the pool's hot path: the slot taken
+   * for `key`, or -1 (see `exhaustedReason`). `lastKind` and
+   * `lastPreviousKey` then describe the allocation as `alloc` would.
+   */
+  allocSlot(key: string | null): number {
+    if (this.exhaustedReason(key) !== null) return NONE;
     const affine = key === null ? undefined : this.#byKey.get(key);
     if (affine !== undefined && affine.head !== NONE && key !== null) {
       const slot = affine.tail;
       this.#unlinkWarm(slot);
       this.#markUsed(slot, key);
-      return { slot, kind: 'affine', previousKey: key };
+      return this.#allocated(slot, 'affine', key);
     }
     if (this.#coldCount > 0 && this.#warmCount < this.limits.maxUnusedWarmSlots) {
       return this.#takeCold(key);
@@ -192,10 +213,20 @@ export class IndexAllocator {
       this.#unlinkWarm(slot);
       this.#markUsed(slot, key);
       if (previousKey !== null) this.#dropIfEmpty(previousKey);
-      return { slot, kind: 'evicted', previousKey };
+      return this.#allocated(slot, 'evicted', previousKey);
     }
     // Not exhausted and nothing warm: by the count invariant a cold slot remains.
     return this.#takeCold(key);
+  }
+
+  /** The kind of the last successful allocation (`alloc` or `allocSlot`); null before the first. */
+  get lastKind(): Allocation['kind'] | null {
+    return this.#lastKind;
+  }
+
+  /** The key the slot of the last successful allocation held before (null for a cold one). */
+  get lastPreviousKey(): string | null {
+    return this.#lastPreviousKey;
   }
 
   /**
@@ -326,11 +357,17 @@ export class IndexAllocator {
     if (entry !== undefined && entry.used === 0 && entry.head === NONE) this.#byKey.delete(key);
   }
 
-  #takeCold(key: string | null): Allocation {
+  #takeCold(key: string | null): number {
     if (this.#coldCount === 0) throw new CowpoolError('SLOT_STATE', 'IndexAllocator: no cold slot although the pool is not full');
     const slot = this.#cold[--this.#coldCount] ?? NONE;
     this.#markUsed(slot, key);
-    return { slot, kind: 'cold', previousKey: null };
+    return this.#allocated(slot, 'cold', null);
+  }
+
+  #allocated(slot: number, kind: Allocation['kind'], previousKey: string | null): number {
+    this.#lastKind = kind;
+    this.#lastPreviousKey = previousKey;
+    return slot;
   }
 
   #pushCold(slot: number): void {

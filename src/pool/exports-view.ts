@@ -19,8 +19,8 @@ import type { InstanceCalls } from './instance-calls.js';
 
 /** What a view needs from its lease. */
 export interface ExportsOwner {
-  /** Throws LEASE_RELEASED when released. */
-  assertActive(what: string): void;
+  /** True once released: reads and calls then throw LEASE_RELEASED (the message is built only then). */
+  readonly released: boolean;
   readonly rawExports: WebAssembly.Exports;
   /** What a memory export reads as: the lease's view of memory 0 when it has a virtual size (else the export itself). */
   exportedMemory(value: unknown): unknown;
@@ -72,24 +72,11 @@ function prototypeFor(module: WebAssembly.Module, entries: readonly ExportEntry[
       configurable: false,
       get(this: View): unknown {
         const owner = this[OWNER];
-        owner.assertActive(`exports.${name}`);
+        if (owner.released) throw leaseReleasedError(`exports.${name}`);
         const value = owner.rawExports[name];
         if (kind === 'memory') return owner.exportedMemory(value);
         if (kind !== 'function' || typeof value !== 'function') return value;
-        const fn = value as (...args: unknown[]) => unknown;
-        const calls = owner.calls;
-        const wrapped = function (this: unknown): unknown {
-          owner.assertActive(`exports.${name}()`);
-          // Counted from here: V8 converts the arguments (valueOf may run host code) before wasm starts.
-          calls.depth += 1;
-          try {
-            // eslint-disable-next-line prefer-rest-params
-            return Reflect.apply(fn, this, arguments);
-          } finally {
-            calls.depth -= 1;
-          }
-        };
-        Object.defineProperty(wrapped, 'name', { value: name });
+        const wrapped = guardedExport(name, value as WasmFunction, owner, owner.calls);
         // Cache on the view: later reads skip the getter.
         Object.defineProperty(this, name, { value: wrapped, enumerable: true });
         return wrapped;
@@ -100,6 +87,84 @@ function prototypeFor(module: WebAssembly.Module, entries: readonly ExportEntry[
   prototypes.set(module, proto);
   return proto;
 }
+
+type WasmFunction = (...args: unknown[]) => unknown;
+
+/**
+ * `fn` (export `name` of `owner`'s instance) as the view hands it out: it
+ * throws LEASE_RELEASED once `owner` is released, and counts on `calls` from
+ * before V8 converts the arguments (valueOf may run host code) until it
+ * returns or throws. Named `name` by being a method of that name (setting
+ * `name` afterwards cost more than the wrapper); called with the wasm
+ * function's own arity it passes the arguments on directly, so a call makes
+ * no arguments object.
+ */
+/* eslint-disable prefer-rest-params */
+function guardedExport(name: string, fn: WasmFunction, owner: ExportsOwner, calls: InstanceCalls): WasmFunction {
+  switch (fn.length) {
+    case 0:
+      return {
+        [name](): unknown {
+          if (owner.released) throw leaseReleasedError(`exports.${name}()`);
+          calls.depth += 1;
+          try {
+            return arguments.length === 0 ? fn() : Reflect.apply(fn, undefined, arguments);
+          } finally {
+            calls.depth -= 1;
+          }
+        },
+      }[name] as WasmFunction;
+    case 1:
+      return {
+        [name](a: unknown): unknown {
+          if (owner.released) throw leaseReleasedError(`exports.${name}()`);
+          calls.depth += 1;
+          try {
+            return arguments.length === 1 ? fn(a) : Reflect.apply(fn, undefined, arguments);
+          } finally {
+            calls.depth -= 1;
+          }
+        },
+      }[name] as WasmFunction;
+    case 2:
+      return {
+        [name](a: unknown, b: unknown): unknown {
+          if (owner.released) throw leaseReleasedError(`exports.${name}()`);
+          calls.depth += 1;
+          try {
+            return arguments.length === 2 ? fn(a, b) : Reflect.apply(fn, undefined, arguments);
+          } finally {
+            calls.depth -= 1;
+          }
+        },
+      }[name] as WasmFunction;
+    case 3:
+      return {
+        [name](a: unknown, b: unknown, c: unknown): unknown {
+          if (owner.released) throw leaseReleasedError(`exports.${name}()`);
+          calls.depth += 1;
+          try {
+            return arguments.length === 3 ? fn(a, b, c) : Reflect.apply(fn, undefined, arguments);
+          } finally {
+            calls.depth -= 1;
+          }
+        },
+      }[name] as WasmFunction;
+    default:
+      return {
+        [name](): unknown {
+          if (owner.released) throw leaseReleasedError(`exports.${name}()`);
+          calls.depth += 1;
+          try {
+            return Reflect.apply(fn, undefined, arguments);
+          } finally {
+            calls.depth -= 1;
+          }
+        },
+      }[name] as WasmFunction;
+  }
+}
+/* eslint-enable prefer-rest-params */
 
 /**
  * A lazily wrapped exports object for `owner`'s instance of `module`, with
@@ -114,8 +179,9 @@ export function createExportsView(
 ): Record<string, unknown> {
   const proto = prototypeFor(module, entries);
   const view = Object.create(proto) as View;
-  // Configurable, so the proxy may leave it out of its own keys.
-  Object.defineProperty(view, OWNER, { value: owner, configurable: true });
+  // A plain (so configurable) property: the proxy may leave it out of its own
+  // keys. The prototype has no OWNER, so the assignment makes an own one.
+  view[OWNER] = owner;
   return new Proxy(view, handlerFor(module, proto, entries));
 }
 

@@ -109,15 +109,30 @@ function guarded(fn: HostFunction, calls: InstanceCalls): HostFunction {
  * The values `imports` supplies for each of the module's imports, in order,
  * leaving out the memory the pool supplies itself (each read once). What
  * guardImports links, and what `reuse` compares to keep an instance.
+ *
+ * `known` (an earlier result for the same `prepared`): returned itself when
+ * every value read is the same as in it, so a tenant linking what the last
+ * one linked costs no array. Values are still read once each.
  */
-export function importValues(prepared: PreparedModule, imports: WebAssembly.Imports): unknown[] {
+export function importValues(prepared: PreparedModule, imports: WebAssembly.Imports, known?: readonly unknown[]): unknown[] {
   const memory = prepared.memoryImport;
-  const values: unknown[] = [];
-  for (const entry of prepared.layout.imports) {
+  const entries = prepared.layout.imports;
+  let values: unknown[] | null = null;
+  let i = 0;
+  for (let e = 0; e < entries.length; e++) {
+    const entry = entries[e]!;
     if (memory !== null && entry.kind === 'memory' && entry.module === memory.module && entry.name === memory.name) continue;
-    values.push(imports[entry.module]?.[entry.name]);
+    const value = imports[entry.module]?.[entry.name];
+    if (values !== null) values.push(value);
+    else if (known === undefined || i >= known.length || !Object.is(known[i], value)) {
+      // The first difference: what came before it is `known`'s.
+      values = known === undefined ? [] : known.slice(0, i);
+      values.push(value);
+    }
+    i += 1;
   }
-  return values;
+  if (values !== null) return values;
+  return known !== undefined && known.length === i ? (known as unknown[]) : (known?.slice(0, i) ?? []);
 }
 
 /**
@@ -125,7 +140,10 @@ export function importValues(prepared: PreparedModule, imports: WebAssembly.Impo
  * linking, or (reuse) its kept instance, serves the tenant as it is.
  */
 export function sameValues(a: readonly unknown[], b: readonly unknown[]): boolean {
-  return a.length === b.length && a.every((value, i) => Object.is(value, b[i]));
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (!Object.is(a[i], b[i])) return false;
+  return true;
 }
 
 /** JSPI's import marker, where the engine has one (Node 24+); read when needed, only for imports that are not functions. */

@@ -20,6 +20,13 @@
  * Invariant: every pooled reservation not yet used or cancelled, and every
  *            lease not yet released, is registered in `#registry`, so a slot
  *            whose holder is garbage-collected is retired, never leaked or reused.
+ *            A lease is registered with its slot's index (-1: plain) and its
+ *            backing as the unregister token (see TenantBacking); a pooled
+ *            one only when the job that made it ends unreleased, and until
+ *            then its backing holds it (`unregistered`), so it cannot be
+ *            collected unregistered.
+ * Invariant: `#backings[i]`, when set, is slot i's TenantBacking: the current
+ *            tenant's while slot i is leased, no lease's while it is idle.
  * Invariant: every instance is linked through guardImports, so no slot is
  *            given back while its instance runs (see instance-calls.ts).
  *            Instances of one slot on one memory share an InstanceCalls
@@ -104,11 +111,51 @@ export interface ModuleStats {
   reuse: { eligible: boolean; refusals: ReuseRefusal[] } | null;
 }
 
-interface ReclaimToken {
-  /** Slot index, or -1 for a lease of a plain (unpooled) instance. */
-  slot: number;
-  /** A lease counts as active until released or reclaimed; a reservation does not. */
-  kind: 'lease' | 'reservation';
+/**
+ * What the registry holds for an unreleased holder: a lease's slot index (-1
+ * for a plain instance's lease), or a reservation's token. A lease counts as
+ * active until released or reclaimed; a reservation does not.
+ */
+type ReclaimToken = number | { slot: number; kind: 'reservation' };
+
+/**
+ * What a lease is backed by. A pooled slot has one, filled for each tenant in
+ * turn, so the hot path makes no backing, closure or reclaim token per lease;
+ * a plain instance's lease has its own. It is also the lease's unregister
+ * token in the registry: a lease is unregistered as its slot is given back,
+ * before the backing serves the next tenant (a lease released in the job
+ * that made it was never registered).
+ *
+ *   slot i ──► TenantBacking { prepared, instance, memory, calls, binding } ◄── #backing of the one active lease
+ *
+ * Invariant: while a lease holds it, its fields are that lease's tenancy
+ *            (a released lease has let go of it before they are written again).
+ * Invariant: `binding` is null except while a tenant of a module prepared
+ *            with `host` holds it.
+ * Invariant: `unregistered` is the active lease when it is not registered
+ *            yet, else null; `queued` iff the backing is in the pool's queue
+ *            of backings to register (at most once).
+ */
+class TenantBacking implements LeaseBacking {
+  prepared!: PreparedModule;
+  instance!: WebAssembly.Instance;
+  memory: WebAssembly.Memory | null = null;
+  calls!: InstanceCalls;
+  binding: HostBinding | null = null;
+  /** The active lease while it is not registered yet (see InstancePool#lease); null otherwise. */
+  unregistered: Lease | null = null;
+  /** In the pool's queue of backings whose lease registers at the end of the job. */
+  queued = false;
+
+  constructor(
+    private readonly giveBackTo: (backing: TenantBacking) => void,
+    /** The pooled slot, or null for a plain instance. */
+    readonly slot: V8Slot | null,
+  ) {}
+
+  giveBack(): void {
+    this.giveBackTo(this);
+  }
 }
 
 /**
@@ -137,6 +184,10 @@ export class InstancePool {
   readonly #slots: V8Slot[] = [];
   readonly #kept = new KeptInstances();
   readonly #links: (SlotLink | undefined)[] = [];
+  readonly #backings: (TenantBacking | undefined)[] = [];
+  /** Backings whose lease registers for reclaim when the job ends; `#registering` while that is scheduled. */
+  readonly #unregistered: TenantBacking[] = [];
+  #registering = false;
   readonly #hosts = new SlotHostBindings();
   readonly #waiters = new SlotWaiters();
   readonly #registry = new FinalizationRegistry<ReclaimToken>((token) => this.#reclaim(token));
@@ -349,14 +400,15 @@ export class InstancePool {
 
   /** A leased V8Slot for `prepared`, or null when the allocator has none. */
   #tryAcquireSlot(prepared: PreparedModule): V8Slot | null {
-    const key = prepared.slotKey;
-    const allocation = this.#allocator.alloc(key);
-    if (allocation === null) return null;
+    const allocator = this.#allocator;
+    const index = allocator.allocSlot(prepared.slotKey);
+    if (index < 0) return null;
     const c = this.#counters;
-    if (allocation.kind === 'affine') c.hits += 1;
-    else if (allocation.kind === 'cold') c.cold += 1;
+    const kind = allocator.lastKind;
+    if (kind === 'affine') c.hits += 1;
+    else if (kind === 'cold') c.cold += 1;
     else c.evicted += 1;
-    const slot = (this.#slots[allocation.slot] ??= new V8Slot(allocation.slot));
+    const slot = (this.#slots[index] ??= new V8Slot(index));
     this.#kept.forOtherModule(slot.id, prepared);
     try {
       slot.acquire(nativeImageOf(prepared.image), prepared.image.bytes, prepared.shape!, prepared.strategy === 'copy' ? 'copy' : 'map', prepared.layout.virtualSize !== null);
@@ -384,17 +436,19 @@ export class InstancePool {
         const imports = binding === null ? (given as Imports) : binding.imports;
         binding?.attach(null, (given as InstantiateOptions).data, null);
         // Guarded like a pooled one, so release() from inside a call fails the same way under every strategy.
-        const calls = new InstanceCalls();
-        let instance: WebAssembly.Instance;
+        const backing = new TenantBacking(this.#giveBackLease, null);
+        backing.calls = new InstanceCalls();
         try {
-          instance = new WebAssembly.Instance(prepared.module, guardImports(prepared, imports, importValues(prepared, imports), calls, null));
+          backing.instance = new WebAssembly.Instance(prepared.module, guardImports(prepared, imports, importValues(prepared, imports), backing.calls, null));
         } catch (e) {
           binding?.detach();
           throw e;
         }
-        const memory = plainMemory(prepared, instance, imports);
-        binding?.instantiated(memory, instance.exports);
-        return this.#lease(prepared, instance, memory, null, calls, binding);
+        backing.memory = plainMemory(prepared, backing.instance, imports);
+        binding?.instantiated(backing.memory, backing.instance.exports);
+        backing.prepared = prepared;
+        backing.binding = binding;
+        return this.#lease(backing);
       },
       cancel: () => {
         done = true;
@@ -407,7 +461,7 @@ export class InstancePool {
     const virtual = prepared.layout.virtualSize;
     // A virtually sized module's memory is seen through a view (its pages past the initial size may be PROT_NONE).
     const memory = virtual === null ? (slot.memory as WebAssembly.Memory) : (new VirtualMemory(slot, virtual) as unknown as WebAssembly.Memory);
-    const token: ReclaimToken = { slot: slot.id, kind: 'reservation' };
+    const token = { slot: slot.id, kind: 'reservation' } as const;
     const reservation: Reservation = {
       memory,
       instantiate: (imports: Imports | InstantiateOptions = {}) => {
@@ -439,30 +493,40 @@ export class InstancePool {
     const virtual = prepared.layout.virtualSize;
     const view = virtual === null ? null : new VirtualMemory(slot, virtual);
     const seen = view === null ? memory : (view as unknown as WebAssembly.Memory);
-    let linked: { instance: WebAssembly.Instance; calls: InstanceCalls };
+    // No lease holds it: the slot was idle until this call acquired it.
+    const backing = (this.#backings[slot.id] ??= new TenantBacking(this.#giveBackLease, slot));
     let binding: HostBinding | null = null;
     try {
       this.#assertOpen('instantiate()');
       // A module prepared with `host`: the slot's bindings are the imports, pointed at this tenant (its start function included).
       binding = factory === null ? null : this.#hosts.forSlot(slot.id, prepared, factory);
       binding?.attach(seen, (given as InstantiateOptions).data, null);
-      linked = this.#instanceIn(prepared, slot, memory, binding === null ? (given as Imports) : binding.imports);
-      view?.instantiated(linked.instance);
-      binding?.instantiated(seen, linked.instance.exports);
+      this.#instanceIn(prepared, slot, memory, binding === null ? (given as Imports) : binding.imports, backing);
+      view?.instantiated(backing.instance);
+      binding?.instantiated(seen, backing.instance.exports);
     } catch (e) {
       // Nothing of the instance runs any more (a start function that threw has unwound).
       binding?.detach();
       this.#giveBack(slot, prepared);
       throw e;
     }
-    return this.#lease(prepared, linked.instance, seen, slot, linked.calls, binding);
+    backing.prepared = prepared;
+    backing.memory = seen;
+    backing.binding = binding;
+    return this.#lease(backing);
   }
 
-  #instanceIn(prepared: PreparedModule, slot: V8Slot, memory: WebAssembly.Memory, imports: Imports): { instance: WebAssembly.Instance; calls: InstanceCalls } {
-    const values = importValues(prepared, imports);
+  /** Puts in `backing` slot `slot`'s instance for this tenant (kept under reuse, else new) and its calls. */
+  #instanceIn(prepared: PreparedModule, slot: V8Slot, memory: WebAssembly.Memory, imports: Imports, backing: TenantBacking): void {
+    const last = this.#links[slot.id];
+    const values = importValues(prepared, imports, last !== undefined && last.prepared === prepared && last.memory === memory ? last.values : undefined);
     if (prepared.strategy === 'reuse') {
       const kept = this.#kept.reusable(slot.id, prepared, memory, values);
-      if (kept !== undefined) return kept;
+      if (kept !== undefined) {
+        backing.instance = kept.instance;
+        backing.calls = kept.calls;
+        return;
+      }
     }
     const link = this.#link(prepared, slot, memory, imports, values);
     const instance = new WebAssembly.Instance(prepared.module, link.imports);
@@ -470,7 +534,8 @@ export class InstancePool {
     if (prepared.reusable) {
       this.#kept.keep(slot.id, prepared, instance, memory, values, link.calls);
     }
-    return { instance, calls: link.calls };
+    backing.instance = instance;
+    backing.calls = link.calls;
   }
 
   /**
@@ -493,28 +558,62 @@ export class InstancePool {
     return link;
   }
 
-  #lease(prepared: PreparedModule, instance: WebAssembly.Instance, memory: WebAssembly.Memory | null, slot: V8Slot | null, calls: InstanceCalls, binding: HostBinding | null = null): Lease {
+  /**
+   * A lease of what `backing` now holds, registered for reclaim. A pooled
+   * slot's lease is registered when the current job ends (a microtask),
+   * unless it was released by then: the usual instantiate → call → release
+   * registers nothing. Until then the backing holds it, so it cannot be
+   * collected unregistered; finalizers never run inside a job anyway.
+   */
+  #lease(backing: TenantBacking): Lease {
     const c = this.#counters;
     c.acquired += 1;
     c.active += 1;
-    const token: ReclaimToken = { slot: slot?.id ?? -1, kind: 'lease' };
-    const backing: LeaseBacking = {
-      instance,
-      memory,
-      calls,
-      giveBack: () => {
-        this.#registry.unregister(token);
-        binding?.detach();
-        c.active -= 1;
-        c.released += 1;
-        if (slot !== null) this.#giveBack(slot, prepared);
-      },
-    };
-    const lease = new Lease(prepared, backing);
-    // Plain leases too, so `active` and `reclaimed` stay true for them.
-    this.#registry.register(lease, token, token);
+    const lease = new Lease(backing.prepared, backing);
+    if (backing.slot === null) {
+      // Plain leases too, so `active` and `reclaimed` stay true for them.
+      this.#registry.register(lease, -1, backing);
+      return lease;
+    }
+    backing.unregistered = lease;
+    if (!backing.queued) {
+      backing.queued = true;
+      this.#unregistered.push(backing);
+    }
+    if (!this.#registering) {
+      this.#registering = true;
+      queueMicrotask(this.#registerUnreleased);
+    }
     return lease;
   }
+
+  /** Registers the leases of this job not released yet (see #lease). */
+  readonly #registerUnreleased = (): void => {
+    this.#registering = false;
+    const queue = this.#unregistered;
+    for (let i = 0; i < queue.length; i++) {
+      const backing = queue[i] as TenantBacking;
+      backing.queued = false;
+      const lease = backing.unregistered;
+      if (lease === null) continue;
+      backing.unregistered = null;
+      this.#registry.register(lease, (backing.slot as V8Slot).id, backing);
+    }
+    queue.length = 0;
+  };
+
+  /** A lease's release(): made once per pool, so no closure is made per lease. */
+  readonly #giveBackLease = (backing: TenantBacking): void => {
+    if (backing.unregistered !== null) backing.unregistered = null;
+    else this.#registry.unregister(backing);
+    const binding = backing.binding;
+    backing.binding = null;
+    binding?.detach();
+    const c = this.#counters;
+    c.active -= 1;
+    c.released += 1;
+    if (backing.slot !== null) this.#giveBack(backing.slot, backing.prepared);
+  };
 
   /** Resets a slot after its tenant and returns it to the allocator. */
   #giveBack(slot: V8Slot, prepared: PreparedModule): void {
@@ -557,20 +656,24 @@ export class InstancePool {
    */
   #reclaim(token: ReclaimToken): void {
     const c = this.#counters;
-    if (token.slot < 0) {
+    const isLease = typeof token === 'number';
+    const index = isLease ? token : token.slot;
+    if (index < 0) {
       c.reclaimed += 1;
       c.active -= 1;
       return;
     }
-    const slot = this.#slots[token.slot];
+    const slot = this.#slots[index];
     if (slot === undefined || slot.state !== 'leased') return;
     c.reclaimed += 1;
-    if (token.kind === 'lease') c.active -= 1;
+    if (isLease) c.active -= 1;
     // Something may still hold the raw instance or memory; a retired memory
     // is never handed to another tenant.
     slot.retire();
     this.#kept.drop(slot.id);
     this.#links[slot.id] = undefined;
+    // The lost lease's tenancy: the slot's next tenant gets a new backing.
+    this.#backings[slot.id] = undefined;
     this.#hosts.of(slot.id)?.detach();
     this.#allocator.free(slot.id, null);
     this.#waiters.notify();

@@ -12,7 +12,9 @@
  * the stack, or a call through `exports` not yet returned): release() then
  * throws LEASE_IN_CALL and the lease stays active.
  *
- * Invariant: `backing` is non-null exactly while the lease is active.
+ * Invariant: `backing` is non-null exactly while the lease is active; it is
+ *            dropped before `giveBack` runs, since a pooled slot's backing
+ *            serves its next tenant once given back (see TenantBacking).
  * Invariant: `giveBack` runs at most once per lease (release or reclaim),
  *            and never while `backing.calls.depth` > 0.
  */
@@ -23,7 +25,11 @@ import type { InstanceCalls } from './instance-calls.js';
 import type { PreparedModule } from './prepared-module.js';
 import { VirtualMemory } from './virtual-memory.js';
 
-/** What the pool attaches to a lease: the instance and how to take it back. */
+/**
+ * What the pool attaches to a lease: the instance and how to take it back.
+ * A pooled slot's backing is the same object for each of its tenants in
+ * turn: the lease drops it on release and never reads it again.
+ */
 export interface LeaseBacking {
   readonly instance: WebAssembly.Instance;
   readonly memory: WebAssembly.Memory | null;

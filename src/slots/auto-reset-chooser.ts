@@ -61,6 +61,7 @@ export interface AutoResetChooser {
   readonly wantsTenantFaults: boolean;
   /** The process's measurement its prices come from; null while it prices with the fallback. */
   readonly calibration: NativeResetCalibration | null;
+  /** `o` is reused for the next reset: read it during the call, never keep it. */
   observe(o: AutoObservation): void;
   /** The measurement arrived: price with it from now on. */
   recalibrate(calibration: NativeResetCalibration): void;
