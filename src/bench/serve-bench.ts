@@ -13,7 +13,9 @@
  * `floor` of the same run.
  */
 import type { ChildProcess } from 'node:child_process';
-import { availableParallelism } from 'node:os';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CowpoolError } from '../errors.js';
 import { endedHow, startServerProcess } from '../serve/serve-process.js';
@@ -105,32 +107,41 @@ export async function runServeBench(options: ServeBenchOptions): Promise<ServeBe
     })),
   ];
   const rows: ServeBenchRow[] = [];
-  for (const subject of subjects) {
-    options.progress?.(`serve bench: ${subject.name}`);
-    const { child, url } = await startServerProcess(subject.args);
-    try {
-      const load = {
-        url: `${url}/?1234`,
-        connections: options.connections,
-        headers: { 'x-secret': 'bench' },
-        ...(options.body === undefined ? {} : { method: 'POST', body: options.body }),
-      };
-      if (options.warmupSeconds > 0) await autocannon({ ...load, duration: options.warmupSeconds });
-      const r = await autocannon({ ...load, duration: options.durationSeconds });
-      const how = endedHow(child);
-      rows.push({
-        subject: subject.name,
-        requestsPerSecond: r.requests.average,
-        p50Ms: r.latency.p50,
-        p99Ms: r.latency.p99,
-        non2xx: r.non2xx,
-        errors: r.errors + r.timeouts,
-        ...(how === null ? {} : { crashed: how }),
-      });
-      if (how !== null) options.progress?.(`serve bench: ${subject.name} ${how} during its run; its row counts what it answered before`);
-    } finally {
-      await stopChild(child);
+  // Servers log to files here, not through this process: it runs the load generator.
+  const logs = mkdtempSync(join(tmpdir(), 'cowpool-bench-serve-'));
+  try {
+    for (const [i, subject] of subjects.entries()) {
+      options.progress?.(`serve bench: ${subject.name}`);
+      const { child, url, stderr } = await startServerProcess(subject.args, 60_000, join(logs, `${i}.log`));
+      try {
+        const load = {
+          url: `${url}/?1234`,
+          connections: options.connections,
+          headers: { 'x-secret': 'bench' },
+          ...(options.body === undefined ? {} : { method: 'POST', body: options.body }),
+        };
+        if (options.warmupSeconds > 0) await autocannon({ ...load, duration: options.warmupSeconds });
+        const r = await autocannon({ ...load, duration: options.durationSeconds });
+        const how = endedHow(child);
+        rows.push({
+          subject: subject.name,
+          requestsPerSecond: r.requests.average,
+          p50Ms: r.latency.p50,
+          p99Ms: r.latency.p99,
+          non2xx: r.non2xx,
+          errors: r.errors + r.timeouts,
+          ...(how === null ? {} : { crashed: how }),
+        });
+        if (how !== null) {
+          const last = stderr().trimEnd().split('\n').slice(-3).join(' | ');
+          options.progress?.(`serve bench: ${subject.name} ${how} during its run; its row counts what it answered before (last log lines: ${last})`);
+        }
+      } finally {
+        await stopChild(child);
+      }
     }
+  } finally {
+    rmSync(logs, { recursive: true, force: true });
   }
   return { module: options.module, connections: options.connections, durationSeconds: options.durationSeconds, rows };
 }
