@@ -59,6 +59,15 @@ describe('RequestWorkers', () => {
     expect(serial).toBeGreaterThanOrEqual(300);
   });
 
+  it('a response larger than its ring slot arrives whole, in order with the others', async () => {
+    const w = workers(1, 8);
+    await w.ready();
+    // Responses of 5000 and 10000 bytes against 1024-byte slots.
+    const times = [1, 5000, 1, 10_000, 1];
+    const results = await Promise.all(times.map((n, i) => w.run(job({ kind: 'repeat', value: String(i), times: n }), 5000)));
+    expect(results.map((r) => value(r).echo)).toEqual(times.map((n, i) => String(i).repeat(n)));
+  });
+
   it('refuses a job when every worker is busy and the queue is full', async () => {
     const w = workers(1, 1);
     await w.ready();

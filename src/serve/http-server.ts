@@ -23,7 +23,7 @@ import { QueueFullError, RequestWorkers } from './request-workers.js';
 import { RouteTable } from './route-table.js';
 import type { RouteConfig, ServeConfig } from './serve-config-schema.js';
 import {
-  decodeServeResult, encodeServeJob, maxJobBytes, maxResultBytes,
+  decodeServeResult, encodeServeJob, maxJobBytes, slotResultBytes,
   type ServeResult, type ServeWorkerData, type ServeWorkerReport,
 } from './serve-protocol.js';
 
@@ -73,7 +73,7 @@ export class CowpoolServer {
       size: config.workers ?? options.defaultWorkers,
       maxWaiting: config.queue.maxWaiting,
       requestBytes: maxJobBytes(config.limits.maxBodyBytes, envRoom(config)),
-      responseBytes: maxResultBytes(config.limits.maxOutputBytes),
+      responseBytes: slotResultBytes(config.limits.maxOutputBytes),
       decode: decodeServeResult,
       onRestart: () => this.metrics.workerRestarted(),
       onReport: (value) => {

@@ -31,13 +31,18 @@ export interface JobWorkerData {
 
 /**
  * Runs one job: reads `request`, writes the response into `response` and
- * returns its length. A throw is a bug of the worker: it ends the worker,
- * and the dispatcher fails the job as a worker death.
+ * returns its length, or returns the response's bytes when they do not fit
+ * (they then travel as a message). A throw is a bug of the worker: it ends
+ * the worker, and the dispatcher fails the job as a worker death.
  */
-export type JobHandler = (request: Uint8Array, response: Uint8Array) => number;
+export type JobHandler = (request: Uint8Array, response: Uint8Array) => number | Uint8Array;
 
 /** Jobs run in a row before the worker lets its event loop turn once. */
 const BURST = 64;
+/** Completions are announced at once when at most this many jobs are queued behind (the dispatcher refills in time)... */
+const ANNOUNCE_BELOW = 2;
+/** ...or when the oldest unannounced one finished this long ago. */
+const ANNOUNCE_WITHIN_MS = 1;
 /** How long an idle worker blocks on its doorbell before waiting on its event loop instead. */
 const BLOCK_MS = 2;
 
@@ -57,11 +62,28 @@ export function serveJobs(handler: JobHandler): void {
   port.on('message', () => undefined);
   port.postMessage({ type: 'ready' });
 
+  // Completions not yet announced, and since when.
+  let unannounced = 0;
+  let unannouncedSince = 0;
   const runOne = (slot: number): void => {
-    const length = handler(ring.request(slot), ring.responseArea(slot));
-    ring.complete(slot, length);
+    const out = handler(ring.request(slot), ring.responseArea(slot));
+    if (typeof out === 'number') ring.complete(slot, out);
+    else {
+      // Posted before the slot is DONE: the dispatcher waits for it when it sees DONE first.
+      port.postMessage({ type: 'response', seq: ring.claimedSeq(slot), bytes: out }, [out.buffer as ArrayBuffer]);
+      ring.complete(slot, -1);
+    }
     Atomics.add(bell, 0, 1);
-    Atomics.notify(bell, 0);
+    const now = performance.now();
+    if (unannounced === 0) unannouncedSince = now;
+    unannounced += 1;
+    // Waking the dispatcher costs more than a short job here (a cross-CPU
+    // wake): announce completions in batches while this worker has more queued,
+    // unless the oldest unannounced one has waited ANNOUNCE_WITHIN_MS.
+    if (ring.queued() <= ANNOUNCE_BELOW || now - unannouncedSince >= ANNOUNCE_WITHIN_MS) {
+      unannounced = 0;
+      Atomics.notify(bell, 0);
+    }
   };
 
   void (async () => {

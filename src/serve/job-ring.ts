@@ -12,6 +12,10 @@
  *   └──────────┴───────┴─────┴─────────┘            └───────────┴────────────┘
  *   slot s words: state · seq · requestLength · responseLength · doneSeq
  *
+ * A response too large for its slot travels as a message instead (the
+ * worker posts it before marking the slot DONE, with responseLength -1);
+ * the slot still carries the claim and the completion.
+ *
  * Invariant: `doorbell` only grows; the dispatcher adds 1 after every offer
  *            (a worker with nothing to claim waits on it).
  * Invariant: a slot's bytes and length words are written only by the side
@@ -115,14 +119,16 @@ export class JobRing {
 
   /**
    * The response of a DONE slot, for the job offered there as `seq` (a view:
-   * read or copy it before `collect`).
+   * read or copy it before `collect`); null when it was posted as a message.
    */
-  response(slot: number, seq: number): Uint8Array {
+  response(slot: number, seq: number): Uint8Array | null {
     this.#expect(slot, DONE);
     const done = Atomics.load(this.#words, this.#word(slot, DONE_SEQ));
     if (done !== seq) throw new Error(`JobRing.response: slot ${slot} holds the response of job ${done}, not of job ${seq}`);
+    const length = Atomics.load(this.#words, this.#word(slot, RESPONSE_LENGTH));
+    if (length < 0) return null;
     const at = this.#responseAt(slot);
-    return this.#bytes.subarray(at, at + (Atomics.load(this.#words, this.#word(slot, RESPONSE_LENGTH))));
+    return this.#bytes.subarray(at, at + length);
   }
 
   /** Frees a DONE slot once its response was read. */
@@ -159,6 +165,13 @@ export class JobRing {
     }
   }
 
+  /** Jobs offered and not yet claimed. */
+  queued(): number {
+    let n = 0;
+    for (let s = 0; s < this.slots; s++) if (Atomics.load(this.#words, this.#word(s, STATE)) === QUEUED) n += 1;
+    return n;
+  }
+
   /** The request bytes of a CLAIMED slot. */
   request(slot: number): Uint8Array {
     this.#expect(slot, CLAIMED);
@@ -173,9 +186,15 @@ export class JobRing {
     return this.#bytes.subarray(at, at + this.responseBytes);
   }
 
-  /** Marks a CLAIMED slot DONE with a response of `length` bytes. */
+  /** The `seq` of the job in a CLAIMED slot (to name a response posted as a message). */
+  claimedSeq(slot: number): number {
+    this.#expect(slot, CLAIMED);
+    return Atomics.load(this.#words, this.#word(slot, DONE_SEQ));
+  }
+
+  /** Marks a CLAIMED slot DONE with a response of `length` bytes, or -1: posted as a message. */
   complete(slot: number, length: number): void {
-    if (length < 0 || length > this.responseBytes) throw new RangeError(`JobRing.complete: length ${length} outside [0, ${this.responseBytes}]`);
+    if (length < -1 || length > this.responseBytes) throw new RangeError(`JobRing.complete: length ${length} outside [-1, ${this.responseBytes}]`);
     Atomics.store(this.#words, this.#word(slot, RESPONSE_LENGTH), length);
     if (!step(this.#words, this.#word(slot, STATE), 'complete')) throw new Error(`JobRing.complete: slot ${slot} is not CLAIMED`);
   }

@@ -20,7 +20,7 @@ import { WasiHost } from '../host/wasi-host.js';
 import { createPool, type InstancePool, type PoolStats } from '../pool/instance-pool.js';
 import type { PreparedModule } from '../pool/prepared-module.js';
 import { jobWorkerData, postReport, postStartFailure, serveJobs } from './job-loop.js';
-import { decodeServeJob, encodeServeResult, type ServeResult, type ServeWorkerData, type ServeWorkerReport } from './serve-protocol.js';
+import { decodeServeJob, encodeServeResult, serveResultBytes, type ServeResult, type ServeWorkerData, type ServeWorkerReport } from './serve-protocol.js';
 
 const data = jobWorkerData() as ServeWorkerData;
 
@@ -123,8 +123,8 @@ function reportStats(pools: readonly InstancePool[]): void {
 const host = new WasiHost();
 const empty = new Uint8Array(0);
 
-/** One request: decode, run on a fresh pooled instance, encode the result into the ring. */
-function handle(routes: readonly Route[], request: Uint8Array, response: Uint8Array): number {
+/** One request: decode, run on a fresh pooled instance, encode the result into the ring slot (or, too large for it, into bytes of its own). */
+function handle(routes: readonly Route[], request: Uint8Array, response: Uint8Array): number | Uint8Array {
   let result: ServeResult;
   try {
     const job = decodeServeJob(request);
@@ -143,7 +143,11 @@ function handle(routes: readonly Route[], request: Uint8Array, response: Uint8Ar
     if (e instanceof WebAssembly.RuntimeError) result = { kind: 'trap', message: e.message, stderr: empty };
     else result = { kind: 'error', message: isCowpoolError(e) ? `${e.code}: ${e.message}` : String(e) };
   }
-  return encodeServeResult(result, response);
+  const size = serveResultBytes(result);
+  if (size <= response.length) return encodeServeResult(result, response);
+  const own = new Uint8Array(size);
+  encodeServeResult(result, own);
+  return own;
 }
 
 start().then(

@@ -47,12 +47,13 @@ export interface WorkerPoolOptions<T> {
   readonly size: number;
   /** Jobs that may wait for a worker (here or queued in a worker's ring). */
   readonly maxWaiting: number;
-  /** Largest encoded request and response, in bytes. */
+  /** Largest encoded request, in bytes. */
   readonly requestBytes: number;
+  /** Room for a response in a ring slot; a larger one travels as a message. */
   readonly responseBytes: number;
   /** Reads a response (a view into shared memory valid during the call only: copy what is kept). */
   readonly decode: (response: Uint8Array) => T;
-  /** Jobs a worker holds at once, running and queued (default 2; 1 = no pipelining). */
+  /** Jobs a worker holds at once, running and queued (default: up to 8, as many slots as fit in 256 MiB; 1 = no pipelining). */
   readonly depth?: number;
   /** A job queued behind one running longer than this is given to another worker (default 10 ms). */
   readonly stealAfterMs?: number;
@@ -96,15 +97,23 @@ interface Member<T> {
   startedAt: number;
   timer: NodeJS.Timeout | null;
   stalled: boolean;
+  /** Responses too large for their slot, posted by the worker, by seq. */
+  readonly posted: Map<number, Uint8Array>;
   ready: Promise<void>;
 }
 
-/** Messages a worker posts: `ready` once (or `failed`), then `report`s. */
+/** Messages a worker posts: `ready` once (or `failed`), then `report`s and responses too large for a slot. */
 interface WorkerMessage {
-  readonly type: 'ready' | 'failed' | 'report';
+  readonly type: 'ready' | 'failed' | 'report' | 'response';
   readonly value?: unknown;
   readonly error?: string;
+  readonly seq?: number;
+  readonly bytes?: Uint8Array;
 }
+
+/** Virtual memory one worker's ring may take when the depth is left to the default. */
+const RING_BUDGET_BYTES = 256 * 1024 * 1024;
+const MAX_DEFAULT_DEPTH = 8;
 
 export class RequestWorkers<T> {
   readonly #options: WorkerPoolOptions<T>;
@@ -123,7 +132,7 @@ export class RequestWorkers<T> {
 
   constructor(options: WorkerPoolOptions<T>) {
     this.#options = options;
-    this.#depth = options.depth ?? 2;
+    this.#depth = options.depth ?? Math.max(1, Math.min(MAX_DEFAULT_DEPTH, Math.floor(RING_BUDGET_BYTES / (options.requestBytes + options.responseBytes))));
     this.#stealAfterMs = options.stealAfterMs ?? 10;
     if (!Number.isInteger(this.#depth) || this.#depth < 1) throw new RangeError(`RequestWorkers: depth must be a positive integer, got ${this.#depth}`);
     for (let i = 0; i < options.size; i++) this.#active.push(this.#start());
@@ -208,7 +217,7 @@ export class RequestWorkers<T> {
     const data: JobWorkerData = { ring: ring.buffer, bell: this.#bell.buffer as SharedArrayBuffer, data: this.#options.workerData };
     const worker = new Worker(this.#options.script, { workerData: data });
     const member: Member<T> = {
-      id: this.#nextId++, worker, ring, state: 'starting', assigned: [], startedAt: 0, timer: null, stalled: false, ready: Promise.resolve(),
+      id: this.#nextId++, worker, ring, state: 'starting', assigned: [], startedAt: 0, timer: null, stalled: false, posted: new Map(), ready: Promise.resolve(),
     };
     member.ready = new Promise<void>((resolve, reject) => {
       worker.on('message', (msg: WorkerMessage) => {
@@ -221,6 +230,10 @@ export class RequestWorkers<T> {
           reject(new Error(msg.error ?? 'the worker failed to start'));
         } else if (msg.type === 'report') {
           this.#options.onReport?.(msg.value);
+        } else if (msg.type === 'response' && msg.seq !== undefined && msg.bytes !== undefined) {
+          member.posted.set(msg.seq, msg.bytes);
+          this.#collect(member);
+          this.#pump();
         }
       });
       worker.on('error', (e) => {
@@ -264,7 +277,14 @@ export class RequestWorkers<T> {
       if (head === undefined || !member.ring.isDone(head.slot)) return;
       let outcome: JobOutcome<T>;
       try {
-        outcome = { kind: 'result', value: this.#options.decode(member.ring.response(head.slot, head.seq)) };
+        let bytes = member.ring.response(head.slot, head.seq);
+        if (bytes === null) {
+          // Too large for the slot: it comes as a message, posted before the slot was marked DONE.
+          bytes = member.posted.get(head.seq) ?? null;
+          if (bytes === null) return;
+          member.posted.delete(head.seq);
+        }
+        outcome = { kind: 'result', value: this.#options.decode(bytes) };
       } catch (e) {
         outcome = { kind: 'died', reason: `unreadable response: ${e instanceof Error ? e.message : String(e)}` };
       }

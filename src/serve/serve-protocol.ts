@@ -71,6 +71,22 @@ export function maxResultBytes(maxOutputBytes: number): number {
   return RESULT_HEADER + 2 * maxOutputBytes + MAX_RESULT_MESSAGE_BYTES;
 }
 
+/** Results up to this size travel in a ring slot; larger ones as a message. */
+export const SLOT_RESULT_BYTES = 1024 * 1024;
+
+/** The room for a result in a ring slot. */
+export function slotResultBytes(maxOutputBytes: number): number {
+  return Math.min(maxResultBytes(maxOutputBytes), SLOT_RESULT_BYTES);
+}
+
+/** Bytes `result` takes encoded. */
+export function serveResultBytes(result: ServeResult): number {
+  const out = result.kind === 'exit' ? result.stdout.length : 0;
+  const err = result.kind === 'error' ? 0 : result.stderr.length;
+  const message = result.kind === 'exit' ? 0 : Math.min(Buffer.byteLength(result.message), MAX_RESULT_MESSAGE_BYTES);
+  return RESULT_HEADER + out + err + message;
+}
+
 export function encodeServeJob(job: ServeJob): Uint8Array {
   const env = encoder.encode(JSON.stringify(job.env));
   const out = new Uint8Array(JOB_HEADER + env.length + job.stdin.length);
