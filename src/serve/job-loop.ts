@@ -15,6 +15,15 @@
  * to it after BURST jobs in a row, and whenever it has been idle BLOCK_MS,
  * so platform tasks and messages still run.
  *
+ * The bell is rung for every completion but notified (which wakes the
+ * dispatcher: a cross-CPU wake, dearer than a short job) only once the
+ * worker is about to run low (at most ANNOUNCE_BELOW jobs queued), once the
+ * oldest unannounced completion is ANNOUNCE_WITHIN_MS old, or before the
+ * worker waits.
+ *
+ * Invariant: `unannounced` > 0 only while the worker is running jobs; it is
+ *            0 whenever the worker waits (nothing completed goes unnoticed).
+ *
  * What a worker gets at start (its workerData) is a `JobWorkerData`: its
  * ring, the dispatcher's bell, and the pool's own data for it.
  */
@@ -65,6 +74,10 @@ export function serveJobs(handler: JobHandler): void {
   // Completions not yet announced, and since when.
   let unannounced = 0;
   let unannouncedSince = 0;
+  const announce = (): void => {
+    unannounced = 0;
+    Atomics.notify(bell, 0);
+  };
   const runOne = (slot: number): void => {
     const out = handler(ring.request(slot), ring.responseArea(slot));
     if (typeof out === 'number') ring.complete(slot, out);
@@ -80,10 +93,7 @@ export function serveJobs(handler: JobHandler): void {
     // Waking the dispatcher costs more than a short job here (a cross-CPU
     // wake): announce completions in batches while this worker has more queued,
     // unless the oldest unannounced one has waited ANNOUNCE_WITHIN_MS.
-    if (ring.queued() <= ANNOUNCE_BELOW || now - unannouncedSince >= ANNOUNCE_WITHIN_MS) {
-      unannounced = 0;
-      Atomics.notify(bell, 0);
-    }
+    if (ring.queued() <= ANNOUNCE_BELOW || now - unannouncedSince >= ANNOUNCE_WITHIN_MS) announce();
   };
 
   void (async () => {
@@ -99,9 +109,11 @@ export function serveJobs(handler: JobHandler): void {
           seen = ring.doorbell();
           continue;
         }
+        if (unannounced > 0) announce();
         if (ring.waitForOffer(seen, BLOCK_MS) === 'timed-out') break;
         seen = ring.doorbell();
       }
+      if (unannounced > 0) announce();
       if (served >= BURST) await new Promise((resolve) => setImmediate(resolve));
       else await ring.waitForOfferAsync(seen);
     }

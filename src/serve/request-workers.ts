@@ -114,6 +114,8 @@ interface WorkerMessage {
 /** Virtual memory one worker's ring may take when the depth is left to the default. */
 const RING_BUDGET_BYTES = 256 * 1024 * 1024;
 const MAX_DEFAULT_DEPTH = 8;
+/** How long close() lets a worker that is still starting finish before terminating it. */
+const STARTING_GRACE_MS = 5000;
 
 export class RequestWorkers<T> {
   readonly #options: WorkerPoolOptions<T>;
@@ -159,8 +161,10 @@ export class RequestWorkers<T> {
 
   /**
    * Runs `request` (encoded; at most requestBytes) on a worker within
-   * `deadlineMs`, counted from when the job reaches the front of a worker's
-   * ring. Throws QueueFullError at once when it cannot wait.
+   * `deadlineMs`, counted from when this thread sees the job reach the front
+   * of a worker's ring (a worker announces completions in batches, so that
+   * can be up to about stealAfterMs after the job started). Throws
+   * QueueFullError at once when it cannot wait.
    */
   run(request: Uint8Array, deadlineMs: number): Promise<JobOutcome<T>> {
     if (this.#closed) return Promise.resolve({ kind: 'closed' });
@@ -209,6 +213,17 @@ export class RequestWorkers<T> {
     this.#stopped = true;
     Atomics.add(this.#bell, 0, 1);
     Atomics.notify(this.#bell, 0);
+    // A worker still starting is inside the addon's calls (preparing its
+    // modules): let it finish starting, or fail, before terminating it, as
+    // terminating a thread there has aborted the process.
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.allSettled(all.map((m) => m.ready)),
+      new Promise((resolve) => {
+        timer = setTimeout(resolve, STARTING_GRACE_MS);
+      }),
+    ]);
+    clearTimeout(timer);
     await Promise.all(all.map((m) => m.worker.terminate()));
   }
 
