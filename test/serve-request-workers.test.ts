@@ -133,6 +133,15 @@ describe('RequestWorkers', () => {
     expect(value(await w.run(job({ kind: 'echo', value: 'alive' }), 5000)).echo).toBe('alive');
   });
 
+  it('jobs queued behind one whose worker dies are not lost: the replacement runs them', async () => {
+    const w = workers(1, 8);
+    await w.ready();
+    const died = w.run(job({ kind: 'exit' }), 5000);
+    const behind = [1, 2, 3].map((n) => w.run(job({ kind: 'echo', value: n }), 5000));
+    expect((await died).kind).toBe('died');
+    expect((await Promise.all(behind)).map((r) => value(r).echo)).toEqual([1, 2, 3]);
+  });
+
   it('close waits for running jobs within the grace period, then settles the rest as closed', async () => {
     const w = workers(1, 4);
     await w.ready();
