@@ -24,6 +24,8 @@ beforeAll(async () => {
       { path: '/spin', module: join(fixtures, 'cgi-spin.wasm'), deadlineMs: 2000 },
       { path: '/grow-capped', module: join(fixtures, 'cgi-grow.wasm'), maxMemoryBytes: '4MiB' },
       { path: '/grow', module: join(fixtures, 'cgi-grow.wasm') },
+      // 2 MB on stdout: more than a job ring slot holds (the result travels as a message).
+      { path: '/big', module: join(fixtures, 'big-output.wasm'), args: ['2000000'] },
     ],
   }));
   server = await startServerProcess([join(root, 'bin', 'cowpool.js'), 'serve', '--config', config, '--port', '0']);
@@ -85,6 +87,17 @@ describe('cowpool serve end to end (real sockets, real WASI modules)', () => {
     expect((await send(server.url, '/grow?8')).body).toBe('got 8 MiB\n');
     // And the capped route still serves after the refusal.
     expect((await send(server.url, '/grow-capped?1')).body).toBe('got 1 MiB\n');
+  });
+
+  it('an output larger than a job slot reaches the server whole (here: 2 MB without CGI headers, so 502)', async () => {
+    const r = await send(server.url, '/big');
+    expect(r.status).toBe(502);
+    // The log names what the server parsed: the handler's whole output arrived, not a deadline or a dead worker.
+    const line = new RegExp(`${String(r.headers['x-request-id'])} GET /big 502 .*malformed CGI response: no blank line`);
+    // The log line is written just after the response.
+    for (let i = 0; i < 100 && !line.test(server.stderr()); i++) await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(server.stderr()).toMatch(line);
+    expect(server.stderr()).toMatch(new RegExp(`${String(r.headers['x-request-id'])} stderr: wrote 2000000`));
   });
 
   it('unknown route 404, body over the cap 413', async () => {

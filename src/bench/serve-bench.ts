@@ -10,10 +10,17 @@
  *
  * Every server runs in its own child process; each subject gets the same
  * warm-up and the same measured window. Ratios are against `naive` and the
- * `floor` of the same run.
+ * `floor` of the same run. On Linux each row also says where the CPU went
+ * per request over the measured window, thread by thread (from
+ * /proc/PID/task/TID/stat): the server's HTTP thread, its worker threads, V8's
+ * platform threads (garbage collection, compilation), and this process,
+ * the load generator: on a box with few cores, what one subject can reach is
+ * bounded by their sum.
  */
 import type { ChildProcess } from 'node:child_process';
-import { availableParallelism } from 'node:os';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CowpoolError } from '../errors.js';
 import { endedHow, startServerProcess } from '../serve/serve-process.js';
@@ -45,6 +52,47 @@ export interface ServeBenchRow {
   readonly errors: number;
   /** Set when the server died during its run (Node 20's node:wasi crashes under load), with how. */
   readonly crashed?: string;
+  /** CPU µs per request over the measured window (Linux), when it could be read. */
+  readonly cpu?: ServeBenchCpu;
+}
+
+/**
+ * CPU microseconds per request, by thread. Threads are told apart by the
+ * names Node gives them (22 and later); under a Node that names them all
+ * alike, everything but the HTTP thread counts as `other`.
+ */
+export interface ServeBenchCpu {
+  /** The server's main thread: HTTP, routing, handing jobs to workers. */
+  readonly httpThread: number;
+  /** Worker threads (cowpool serve's request workers). */
+  readonly workers: number;
+  /** V8's platform threads: concurrent garbage collection and compilation. */
+  readonly v8Platform: number;
+  /** Every other thread of the server. */
+  readonly other: number;
+  /** This process: autocannon. */
+  readonly loadGenerator: number;
+}
+
+type ThreadKind = 'httpThread' | 'workers' | 'v8Platform' | 'other';
+
+/** CPU µs used so far by each thread of `pid`, by kind; null when /proc cannot be read. */
+function threadCpu(pid: number): Record<ThreadKind, number> | null {
+  const out: Record<ThreadKind, number> = { httpThread: 0, workers: 0, v8Platform: 0, other: 0 };
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      // Fields after the name: state is field 3; utime and stime are fields 14 and 15, in clock ticks (100 per second on Linux).
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const micros = (Number(fields[11]) + Number(fields[12])) * 10_000;
+      const kind: ThreadKind = tid === String(pid) ? 'httpThread' : name === 'WorkerThread' ? 'workers' : name === 'V8Worker' ? 'v8Platform' : 'other';
+      out[kind] += micros;
+    }
+    return out;
+  } catch {
+    return null;
+  }
 }
 
 export interface ServeBenchReport {
@@ -55,7 +103,7 @@ export interface ServeBenchReport {
 }
 
 interface AutocannonResult {
-  requests: { average: number };
+  requests: { average: number; total: number };
   latency: { p50: number; p99: number };
   non2xx: number;
   errors: number;
@@ -105,32 +153,55 @@ export async function runServeBench(options: ServeBenchOptions): Promise<ServeBe
     })),
   ];
   const rows: ServeBenchRow[] = [];
-  for (const subject of subjects) {
-    options.progress?.(`serve bench: ${subject.name}`);
-    const { child, url } = await startServerProcess(subject.args);
-    try {
-      const load = {
-        url: `${url}/?1234`,
-        connections: options.connections,
-        headers: { 'x-secret': 'bench' },
-        ...(options.body === undefined ? {} : { method: 'POST', body: options.body }),
-      };
-      if (options.warmupSeconds > 0) await autocannon({ ...load, duration: options.warmupSeconds });
-      const r = await autocannon({ ...load, duration: options.durationSeconds });
-      const how = endedHow(child);
-      rows.push({
-        subject: subject.name,
-        requestsPerSecond: r.requests.average,
-        p50Ms: r.latency.p50,
-        p99Ms: r.latency.p99,
-        non2xx: r.non2xx,
-        errors: r.errors + r.timeouts,
-        ...(how === null ? {} : { crashed: how }),
-      });
-      if (how !== null) options.progress?.(`serve bench: ${subject.name} ${how} during its run; its row counts what it answered before`);
-    } finally {
-      await stopChild(child);
+  // Servers log to files here, not through this process: it runs the load generator.
+  const logs = mkdtempSync(join(tmpdir(), 'cowpool-bench-serve-'));
+  try {
+    for (const [i, subject] of subjects.entries()) {
+      options.progress?.(`serve bench: ${subject.name}`);
+      const { child, url, stderr } = await startServerProcess(subject.args, 60_000, join(logs, `${i}.log`));
+      try {
+        const load = {
+          url: `${url}/?1234`,
+          connections: options.connections,
+          headers: { 'x-secret': 'bench' },
+          ...(options.body === undefined ? {} : { method: 'POST', body: options.body }),
+        };
+        if (options.warmupSeconds > 0) await autocannon({ ...load, duration: options.warmupSeconds });
+        const before = child.pid === undefined ? null : threadCpu(child.pid);
+        const ownBefore = process.cpuUsage();
+        const r = await autocannon({ ...load, duration: options.durationSeconds });
+        const own = process.cpuUsage(ownBefore);
+        const after = child.pid === undefined ? null : threadCpu(child.pid);
+        const how = endedHow(child);
+        const requests = r.requests.total;
+        rows.push({
+          subject: subject.name,
+          requestsPerSecond: r.requests.average,
+          p50Ms: r.latency.p50,
+          p99Ms: r.latency.p99,
+          non2xx: r.non2xx,
+          errors: r.errors + r.timeouts,
+          ...(how === null ? {} : { crashed: how }),
+          ...(before === null || after === null || requests === 0 ? {} : {
+            cpu: {
+              httpThread: (after.httpThread - before.httpThread) / requests,
+              workers: (after.workers - before.workers) / requests,
+              v8Platform: (after.v8Platform - before.v8Platform) / requests,
+              other: (after.other - before.other) / requests,
+              loadGenerator: (own.user + own.system) / requests,
+            },
+          }),
+        });
+        if (how !== null) {
+          const last = stderr().trimEnd().split('\n').slice(-3).join(' | ');
+          options.progress?.(`serve bench: ${subject.name} ${how} during its run; its row counts what it answered before (last log lines: ${last})`);
+        }
+      } finally {
+        await stopChild(child);
+      }
     }
+  } finally {
+    rmSync(logs, { recursive: true, force: true });
   }
   return { module: options.module, connections: options.connections, durationSeconds: options.durationSeconds, rows };
 }
@@ -145,5 +216,19 @@ export function serveBenchTable(report: ServeBenchReport): string {
     '|:---|---:|---:|---:|---:|---:|---:|',
     ...report.rows.map((r) => `| ${r.subject}${r.crashed === undefined ? '' : ` (server ${r.crashed} during the run)`} | ${fmt(r.requestsPerSecond, 0)} | ${fmt(r.p50Ms)} | ${fmt(r.p99Ms)} | ${fmt(r.requestsPerSecond / naive)}× | ${fmt((100 * r.requestsPerSecond) / floor, 0)}% | ${r.non2xx + r.errors} |`),
   ];
+  const withCpu = report.rows.filter((r) => r.cpu !== undefined);
+  if (withCpu.length > 0) {
+    lines.push(
+      '',
+      'CPU µs per request, by thread (measured window):',
+      '',
+      '| server | HTTP thread | workers | V8 platform | other | load generator | total |',
+      '|:---|---:|---:|---:|---:|---:|---:|',
+      ...withCpu.map((r) => {
+        const c = r.cpu as ServeBenchCpu;
+        return `| ${r.subject} | ${fmt(c.httpThread, 1)} | ${fmt(c.workers, 1)} | ${fmt(c.v8Platform, 1)} | ${fmt(c.other, 1)} | ${fmt(c.loadGenerator, 1)} | ${fmt(c.httpThread + c.workers + c.v8Platform + c.other + c.loadGenerator, 1)} |`;
+      }),
+    );
+  }
   return `${lines.join('\n')}\n`;
 }

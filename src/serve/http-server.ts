@@ -13,7 +13,7 @@
  * balancer.
  */
 import { randomBytes } from 'node:crypto';
-import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, maxHeaderSize, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { cgiEnvironment } from './cgi-environment.js';
 import { parseCgiResponse } from './cgi-response.js';
@@ -22,7 +22,10 @@ import { RequestLog } from './request-log.js';
 import { QueueFullError, RequestWorkers } from './request-workers.js';
 import { RouteTable } from './route-table.js';
 import type { RouteConfig, ServeConfig } from './serve-config-schema.js';
-import type { ServeJob, ServeResult, ServeWorkerData } from './serve-protocol.js';
+import {
+  decodeServeResult, encodeServeJob, maxJobBytes, slotResultBytes,
+  type ServeResult, type ServeWorkerData, type ServeWorkerReport,
+} from './serve-protocol.js';
 
 export const METRICS_PATH = '/_cowpool/metrics';
 
@@ -56,6 +59,7 @@ export class CowpoolServer {
     const workerData: ServeWorkerData = {
       routes: config.routes.map((r) => ({
         module: r.module,
+        args: [r.path, ...r.args],
         ...(r.initialize === undefined ? {} : { initialize: r.initialize }),
         ...(r.maxMemoryBytes === undefined ? {} : { maxMemoryBytes: r.maxMemoryBytes }),
       })),
@@ -68,7 +72,14 @@ export class CowpoolServer {
       workerData,
       size: config.workers ?? options.defaultWorkers,
       maxWaiting: config.queue.maxWaiting,
+      requestBytes: maxJobBytes(config.limits.maxBodyBytes, envRoom(config)),
+      responseBytes: slotResultBytes(config.limits.maxOutputBytes),
+      decode: decodeServeResult,
       onRestart: () => this.metrics.workerRestarted(),
+      onReport: (value) => {
+        const report = value as ServeWorkerReport;
+        this.metrics.setPoolStats(report.worker, report.stats);
+      },
     });
     this.#log = new RequestLog(config.log.format, options.log ?? ((line) => process.stderr.write(`${line}\n`)));
     this.#server = createServer((req, res) => {
@@ -150,16 +161,16 @@ export class CowpoolServer {
         return;
       }
       routePattern = match.pattern;
-      const body = await readBody(req, this.#config.limits.maxBodyBytes);
+      const read = readBody(req, this.#config.limits.maxBodyBytes);
+      const body = read instanceof Uint8Array ? read : await read;
       if (body === null) {
         fail(413, `body over limits.maxBodyBytes (${this.#config.limits.maxBodyBytes})`, [['Connection', 'close']]);
         return;
       }
       const route = match.route;
       const socket = req.socket;
-      const job: ServeJob = {
+      const job = encodeServeJob({
         route: route.index,
-        args: [route.path, ...route.args],
         env: cgiEnvironment(
           {
             method: req.method ?? 'GET',
@@ -176,10 +187,10 @@ export class CowpoolServer {
           route.env,
         ),
         stdin: body,
-      };
+      });
       let outcome;
       try {
-        outcome = await this.#workers.run(job, route.deadlineMs ?? this.#config.limits.deadlineMs, [body.buffer as ArrayBuffer]);
+        outcome = await this.#workers.run(job, route.deadlineMs ?? this.#config.limits.deadlineMs);
       } catch (e) {
         if (!(e instanceof QueueFullError)) throw e;
         fail(503, 'queue full', [['Retry-After', String(this.#config.queue.retryAfterSeconds)]]);
@@ -199,7 +210,6 @@ export class CowpoolServer {
           break;
       }
       const result = outcome.value;
-      this.metrics.setPoolStats(result.worker, result.stats);
       if (result.kind !== 'error') this.#log.stderr(id, result.stderr);
       if (result.kind === 'trap') {
         fail(500, `trap: ${result.message}`);
@@ -226,29 +236,45 @@ export class CowpoolServer {
   }
 }
 
+/**
+ * Bytes a job's environment may take, JSON-encoded: every header and the
+ * request line can appear in it (HTTP_*, PATH_INFO, QUERY_STRING, ...), each
+ * JSON-escaped, plus the largest route's own variables.
+ */
+function envRoom(config: ServeConfig): number {
+  const routeEnv = Math.max(0, ...config.routes.map((r) => Buffer.byteLength(JSON.stringify(r.env))));
+  return 8 * maxHeaderSize + routeEnv + 4096;
+}
+
+const NO_BODY = new Uint8Array(0);
+
 /** The request body, or null when it is (or says it will be) larger than `cap`. */
-async function readBody(req: IncomingMessage, cap: number): Promise<Uint8Array | null> {
-  const declared = Number(req.headers['content-length'] ?? 0);
-  if (declared > cap) {
+function readBody(req: IncomingMessage, cap: number): Promise<Uint8Array | null> | Uint8Array {
+  const length = req.headers['content-length'];
+  // Most requests carry no body: answer without waiting for the stream's end (node:http discards it).
+  if ((length === undefined || length === '0') && req.headers['transfer-encoding'] === undefined) return NO_BODY;
+  if (Number(length ?? 0) > cap) {
     req.resume();
-    return null;
+    return Promise.resolve(null);
   }
-  const chunks: Buffer[] = [];
-  let total = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    total += chunk.length;
-    if (total > cap) {
-      req.resume();
-      return null;
-    }
-    chunks.push(chunk);
-  }
-  // A fresh ArrayBuffer of exactly the body, so it can be transferred to the worker.
-  const body = new Uint8Array(total);
-  let at = 0;
-  for (const c of chunks) {
-    body.set(c, at);
-    at += c.length;
-  }
-  return body;
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let total = 0;
+    const onData = (chunk: Buffer): void => {
+      total += chunk.length;
+      if (total > cap) {
+        req.off('data', onData);
+        req.resume();
+        resolve(null);
+        return;
+      }
+      chunks.push(chunk);
+    };
+    req.on('data', onData);
+    req.once('error', reject);
+    req.once('end', () => {
+      if (total > cap) return;
+      resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, total));
+    });
+  });
 }

@@ -3,26 +3,26 @@
  * process-wide by content), one prepared module per route, one WASI host
  * made once and pointed at each request's tenant. One request at a time:
  *
- *   job ─► runWasiInPool(pool, route's module, { args, env, stdin, caps })
- *       ─► fresh pooled instance, _start, slot reset on release ─► result
+ *   job (a slot of the worker's job ring) ─► runWasiInPool(pool, route's
+ *       module, { args, env, stdin, caps }) ─► fresh pooled instance,
+ *       _start, slot reset on release ─► result (into the same slot)
  *
  * Nothing of one request outlives it here: the lease is released (its
- * memory reset) before the result is posted, and the host's per-run state
+ * memory reset) before the result is written, and the host's per-run state
  * is dropped with the run.
  */
 import { readFileSync } from 'node:fs';
-import { parentPort, threadId, workerData } from 'node:worker_threads';
+import { threadId } from 'node:worker_threads';
 import { isCowpoolError } from '../errors.js';
 import { runWasiInPool } from '../host/pool-run-wasi.js';
 import { wasiHost } from '../host/run-wasi.js';
 import { WasiHost } from '../host/wasi-host.js';
 import { createPool, type InstancePool, type PoolStats } from '../pool/instance-pool.js';
 import type { PreparedModule } from '../pool/prepared-module.js';
-import type { ServeJob, ServeResult, ServeWorkerData } from './serve-protocol.js';
+import { jobWorkerData, postReport, postStartFailure, serveJobs } from './job-loop.js';
+import { decodeServeJob, encodeServeResult, serveResultBytes, type ServeResult, type ServeWorkerData, type ServeWorkerReport } from './serve-protocol.js';
 
-const data = workerData as ServeWorkerData;
-const port = parentPort;
-if (port === null) throw new Error('request-worker runs as a worker thread of cowpool serve');
+const data = jobWorkerData() as ServeWorkerData;
 
 /** The pool statistics the metrics endpoint shows, as flat numbers. */
 function flatStats(s: PoolStats): Record<string, number> {
@@ -43,6 +43,7 @@ function flatStats(s: PoolStats): Record<string, number> {
 interface Route {
   readonly pool: InstancePool;
   readonly prepared: PreparedModule;
+  readonly args: readonly string[];
 }
 
 /**
@@ -74,7 +75,7 @@ async function start(): Promise<{ pools: InstancePool[]; routes: Route[] }> {
     if (route.maxMemoryBytes !== undefined && !prepared.pooled) {
       throw new Error(`${route.module}: maxMemoryBytes cannot be enforced: the module is served by plain instantiation (${prepared.fallbackReason}: ${prepared.fallbackDetail})`);
     }
-    routes.push({ pool, prepared });
+    routes.push({ pool, prepared, args: route.args });
   }
   return { pools: [...pools.values()], routes };
 }
@@ -104,53 +105,60 @@ function snapshotInitializer(exportName: string) {
   };
 }
 
-/** How often a worker recomputes the statistics it sends with its results (pool.stats() walks every slot). */
+/** How often a worker reports its statistics (pool.stats() walks every slot). */
 const STATS_EVERY_MS = 250;
 let statsAt = -Infinity;
-let statsCache: Record<string, number> = {};
 
-/** Statistics summed over the worker's pools, at most STATS_EVERY_MS old. */
-function workerStats(pools: readonly InstancePool[]): Record<string, number> {
+/** After a request: statistics summed over the worker's pools, posted at most every STATS_EVERY_MS. */
+function reportStats(pools: readonly InstancePool[]): void {
   const now = performance.now();
-  if (now - statsAt < STATS_EVERY_MS) return statsCache;
+  if (now - statsAt < STATS_EVERY_MS) return;
   const sum: Record<string, number> = {};
   for (const pool of pools) for (const [k, v] of Object.entries(flatStats(pool.stats()))) sum[k] = (sum[k] ?? 0) + v;
   statsAt = now;
-  statsCache = sum;
-  return sum;
+  const report: ServeWorkerReport = { worker: threadId, stats: sum };
+  postReport(report);
 }
 
 const host = new WasiHost();
 const empty = new Uint8Array(0);
 
+/** One request: decode, run on a fresh pooled instance, encode the result into the ring slot (or, too large for it, into bytes of its own). */
+function handle(routes: readonly Route[], request: Uint8Array, response: Uint8Array): number | Uint8Array {
+  let result: ServeResult;
+  try {
+    const job = decodeServeJob(request);
+    const route = routes[job.route];
+    if (route === undefined) throw new Error(`no route ${job.route}`);
+    const r = runWasiInPool(route.pool, route.prepared, {
+      host,
+      args: route.args,
+      env: job.env,
+      stdin: job.stdin,
+      stdoutCap: data.maxOutputBytes,
+      stderrCap: data.maxOutputBytes,
+    });
+    result = { kind: 'exit', exitCode: r.exitCode, stdout: r.stdout, stderr: r.stderr, truncated: r.truncated };
+  } catch (e) {
+    if (e instanceof WebAssembly.RuntimeError) result = { kind: 'trap', message: e.message, stderr: empty };
+    else result = { kind: 'error', message: isCowpoolError(e) ? `${e.code}: ${e.message}` : String(e) };
+  }
+  const size = serveResultBytes(result);
+  if (size <= response.length) return encodeServeResult(result, response);
+  const own = new Uint8Array(size);
+  encodeServeResult(result, own);
+  return own;
+}
+
 start().then(
   ({ pools, routes }) => {
-    port.on('message', (job: ServeJob) => {
-      let result: ServeResult;
-      try {
-        const route = routes[job.route];
-        if (route === undefined) throw new Error(`no route ${job.route}`);
-        const r = runWasiInPool(route.pool, route.prepared, {
-          host,
-          args: job.args,
-          env: job.env,
-          stdin: job.stdin,
-          stdoutCap: data.maxOutputBytes,
-          stderrCap: data.maxOutputBytes,
-        });
-        result = { worker: threadId, kind: 'exit', exitCode: r.exitCode, stdout: r.stdout, stderr: r.stderr, truncated: r.truncated, stats: workerStats(pools) };
-      } catch (e) {
-        const stats = workerStats(pools);
-        if (e instanceof WebAssembly.RuntimeError) result = { worker: threadId, kind: 'trap', message: e.message, stderr: empty, stats };
-        else result = { worker: threadId, kind: 'error', message: isCowpoolError(e) ? `${e.code}: ${e.message}` : String(e), stats };
-      }
-      // The output buffers are this run's own: move them instead of copying.
-      const transfer = result.kind === 'exit' ? [result.stdout.buffer, result.stderr.buffer] : [];
-      port.postMessage({ type: 'result', value: result }, transfer.filter((b, i, all) => b.byteLength > 0 && all.indexOf(b) === i) as ArrayBuffer[]);
+    serveJobs((request, response) => {
+      const n = handle(routes, request, response);
+      reportStats(pools);
+      return n;
     });
-    port.postMessage({ type: 'ready' });
   },
   (e: unknown) => {
-    port.postMessage({ type: 'failed', error: isCowpoolError(e) ? `${e.code}: ${e.message}` : e instanceof Error ? e.message : String(e) });
+    postStartFailure(isCowpoolError(e) ? `${e.code}: ${e.message}` : e instanceof Error ? e.message : String(e));
   },
 );
