@@ -56,8 +56,20 @@ function invalid(field: string, message: string): CowpoolError {
   return new CowpoolError('INVALID_ARGUMENT', `WASI options.${field}: ${message}`);
 }
 
-function withNul(text: string): Uint8Array {
-  return encoder.encode(`${text}\0`);
+/**
+ * `text` UTF-8 encoded with a NUL after it. ASCII (every CGI variable a
+ * server passes, most arguments) is copied in a loop: for strings this short
+ * that is several times cheaper than TextEncoder, whose cost is the call.
+ */
+export function withNul(text: string): Uint8Array {
+  const n = text.length;
+  const out = new Uint8Array(n + 1);
+  for (let i = 0; i < n; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 0x80) return encoder.encode(`${text}\0`);
+    out[i] = c;
+  }
+  return out;
 }
 
 function cap(value: unknown, field: string): number {
