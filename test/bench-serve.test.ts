@@ -32,7 +32,7 @@ describe('cowpool bench serve', () => {
   it('runs every server under load and each answers every request with 2xx', async () => {
     const lines: string[] = [];
     const report = await runServeBench({ module, durationSeconds: 1, warmupSeconds: 0, connections: 4, workers: [1], progress: (l) => lines.push(l) });
-    expect(report.rows.map((r) => r.subject)).toEqual(['floor', 'naive', 'node-wasi', 'cowpool (1 worker)']);
+    expect(report.rows.map((r) => r.subject)).toEqual(['floor', 'naive', 'node-wasi', 'cowpool (1 worker)', 'cowpool reuse (1 worker)']);
     for (const row of report.rows) {
       // Node 20's node:wasi can die (SIGSEGV) under load, a Node bug (DESIGN.md); the bench reports it as such.
       if (row.subject === 'node-wasi' && row.crashed !== undefined && Number(process.versions.node.split('.')[0]) < 22) continue;
@@ -45,6 +45,6 @@ describe('cowpool bench serve', () => {
         expect(row.cpu?.loadGenerator, row.subject).toBeGreaterThan(0);
       }
     }
-    for (const subject of ['floor', 'naive', 'node-wasi', 'cowpool (1 worker)']) expect(lines).toContain(`serve bench: ${subject}`);
+    for (const subject of ['floor', 'naive', 'node-wasi', 'cowpool (1 worker)', 'cowpool reuse (1 worker)']) expect(lines).toContain(`serve bench: ${subject}`);
   }, 120_000);
 });

@@ -39,6 +39,15 @@ describe('serve configuration', () => {
     expect(config).toMatchObject({ port: 0, workers: 3, host: '::1', limits: { deadlineMs: 250, maxBodyBytes: 2048 } });
   });
 
+  it('--strategy sets the workers\' pool strategy over the file\'s, and a bad one names pool.strategy', () => {
+    writeFileSync(join(dir, 'h.wasm'), '');
+    const file = join(dir, 'pool.json');
+    writeFileSync(file, JSON.stringify({ pool: { strategy: 'copy', limits: { maxSlots: 3 } }, routes: [{ path: '/a', module: 'h.wasm' }] }));
+    expect(resolveServeConfig({ file, cwd: dir }).pool).toMatchObject({ strategy: 'copy', limits: { maxSlots: 3 } });
+    expect(resolveServeConfig({ file, strategy: 'reuse', cwd: dir }).pool).toMatchObject({ strategy: 'reuse', limits: { maxSlots: 3 } });
+    expect(() => resolveServeConfig({ module: 'h.wasm', strategy: 'share', cwd: dir })).toThrow(expect.objectContaining({ code: 'INVALID_CONFIG', message: expect.stringMatching(/pool\.strategy/) }));
+  });
+
   it('names every bad field and its fix', () => {
     const file = join(dir, 'bad.json');
     writeFileSync(file, JSON.stringify({

@@ -4,6 +4,7 @@
  * load from autocannon on loopback:
  *
  *   cowpool (1 worker, N workers)   cowpool serve, a fresh pooled instance per request
+ *   cowpool reuse (1, N workers)    the same with --strategy reuse: one instance per slot, rewound
  *   naive                           node:http + a new plain V8 instance per request
  *   node-wasi                       node:http + node:wasi, a new instance per request
  *   floor                           the same HTTP server answering without WebAssembly
@@ -149,6 +150,12 @@ export async function runServeBench(options: ServeBenchOptions): Promise<ServeBe
     ...workers.map((n) => ({
       name: `cowpool (${n} worker${n === 1 ? '' : 's'})`,
       args: [BIN, 'serve', options.module, '--port', '0', '--workers', String(n), '--deadline-ms', '10000',
+        ...(options.initialize === undefined ? [] : ['--initialize', options.initialize])],
+    })),
+    // The reuse strategy: one instance per slot, rewound after each request (modules it can rewind exactly).
+    ...workers.map((n) => ({
+      name: `cowpool reuse (${n} worker${n === 1 ? '' : 's'})`,
+      args: [BIN, 'serve', options.module, '--port', '0', '--workers', String(n), '--deadline-ms', '10000', '--strategy', 'reuse',
         ...(options.initialize === undefined ? [] : ['--initialize', options.initialize])],
     })),
   ];

@@ -17,6 +17,7 @@ export const SERVE_FLAGS: Record<string, FlagSpec> = {
   workers: { value: true, placeholder: 'N', description: 'worker threads, one request each at a time (default: one per core)' },
   'deadline-ms': { value: true, placeholder: 'MS', description: 'per-request deadline; past it the worker is stopped and the client gets 504 (default 1000)' },
   initialize: { value: true, placeholder: 'EXPORT', description: 'with a module: run this export once per worker (after _initialize) and start every request from that state (a snapshot)' },
+  strategy: { value: true, placeholder: 'NAME', description: 'the workers\' pool strategy: cow (default), reuse (keeps one instance per slot and rewinds it; only for modules it can rewind exactly, else a new instance each time), copy or fresh' },
   config: { value: true, placeholder: 'FILE', description: 'serve configuration (routes, limits, pool); see config/serve.schema.json' },
   help: { value: false, description: 'show this help' },
 };
@@ -63,6 +64,7 @@ export async function serveCommand(argv: readonly string[], io: CliIo, hooks: Se
     ...(port === undefined ? {} : { port }),
     ...(workers === undefined ? {} : { workers }),
     ...(deadlineMs === undefined ? {} : { deadlineMs }),
+    ...(flag('strategy') === undefined ? {} : { strategy: flag('strategy') as string }),
   });
   const server = new CowpoolServer(config, { defaultWorkers: availableParallelism(), log: (line) => io.stderr(`${line}\n`) });
   let url: string;

@@ -23,6 +23,8 @@ export interface ServeSources {
   readonly port?: number;
   readonly workers?: number;
   readonly deadlineMs?: number;
+  /** The workers' pool strategy (`pool.strategy`), over the file's. */
+  readonly strategy?: string;
   /** Directory command-line paths are read from. Default: the working directory. */
   readonly cwd?: string;
 }
@@ -69,6 +71,9 @@ export function resolveServeConfig(sources: ServeSources): ServeConfig {
   if (sources.workers !== undefined) input.workers = sources.workers;
   if (sources.deadlineMs !== undefined) {
     input.limits = { ...(typeof input.limits === 'object' && input.limits !== null ? input.limits : {}), deadlineMs: sources.deadlineMs };
+  }
+  if (sources.strategy !== undefined) {
+    input.pool = { ...(typeof input.pool === 'object' && input.pool !== null ? input.pool : {}), strategy: sources.strategy };
   }
   if (input.routes === undefined) {
     throw invalidConfig(WHAT, source, [{ path: 'routes', message: 'no module to serve — pass a module (cowpool serve handler.wasm) or --config with "routes"' }]);
