@@ -54,6 +54,11 @@ export class V8Slot {
   lastResetCopied = 0;
   /** Reset bookkeeping (trim counter, resident pages, tracking); `resetState.last` reports the last reset. */
   readonly resetState = new SlotResetState();
+  readonly #resetContext: { pool: PoolResetState; slot: SlotResetState; key: string } = {
+    pool: null as unknown as PoolResetState,
+    slot: this.resetState,
+    key: '',
+  };
   virtual = false;
   /** Counts acquisitions: a view made for one tenancy is dead in the next. */
   tenancy = 0;
@@ -190,8 +195,12 @@ export class V8Slot {
         // A 0-page memory has no page to reset (and the addon refuses an empty range).
         this.lastResetCopied = 0;
       } else if (this.fill === 'map') {
-        const context = { pool: resets, slot: this.resetState, key: moduleKey };
+        // One context per slot, refilled: a reset allocates nothing for it.
+        const context = this.#resetContext;
+        context.pool = resets;
+        context.key = moduleKey;
         this.lastResetCopied = resetV8Memory(memory.buffer, this.mappedImage, settings, context, virtual ? initial : 0);
+        context.pool = null as unknown as PoolResetState; // never keeps a closed pool's state alive
         if (memory.buffer.byteLength > initial) this.lastResetCopied += releaseGrownTail(memory.buffer, initial, settings);
       } else {
         new Uint8Array(memory.buffer).fill(0);
