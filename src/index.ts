@@ -40,6 +40,7 @@ export { EagerFuncTable } from './table/eager-func-table.js';
 export type { ElementInit, FuncTable } from './table/element-segments.js';
 
 export { runWasi, wasiHost } from './host/run-wasi.js';
+export { wasiReactorInitializer } from './host/wasi-reactor-initializer.js';
 export type { RunWasiOptions, WasiModuleSource, WasiSession } from './host/run-wasi.js';
 export { runWasiInPool } from './host/pool-run-wasi.js';
 // Loaded for its effect too: it installs the runner pool.runWasi uses (see src/pool/wasi-runner.ts).

@@ -31,11 +31,12 @@
  * examples/sqlite-endpoint; an installed package has neither and the section
  * is skipped with that reason.
  */
+import { wasiReactorInitializer } from '../host/wasi-reactor-initializer.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { createPool, type InstancePool } from '../pool/instance-pool.js';
 import type { PreparedModule } from '../pool/prepared-module.js';
-import { runWasi, wasiHost, type RunWasiOptions } from '../host/run-wasi.js';
+import { runWasi, type RunWasiOptions } from '../host/run-wasi.js';
 import { WasiHost } from '../host/wasi-host.js';
 // Installs the WASI runner pool.runWasi uses (the package entry loads it the same way).
 import '../host/wasi-slot-host.js';
@@ -105,30 +106,6 @@ export type GrowthSection =
   | { status: 'measured'; rounds: number; batch: number; rows: GrowthBenchRow[] }
   | { status: 'skipped'; reason: string };
 
-/**
- * A snapshot initializer as `cowpool serve` builds one for a route: the WASI
- * reactor convention (`_initialize`, when exported), then `exportName`, on a
- * WASI host of its own; what it printed is discarded.
- */
-function snapshotInitializer(exportName: string) {
-  const session = wasiHost({ args: [exportName] });
-  return {
-    imports: session.imports as unknown as WebAssembly.Imports,
-    run: (instance: { readonly exports: WebAssembly.Exports }, memory: WebAssembly.Memory | null): null => {
-      try {
-        session.initialize(instance.exports, memory ?? undefined);
-        const init = instance.exports[exportName];
-        if (typeof init !== 'function') throw new Error(`growth bench: the module exports no function "${exportName}" to initialize with`);
-        const rc: unknown = (init as () => unknown)();
-        if (typeof rc === 'number' && rc !== 0) throw new Error(`growth bench: "${exportName}" returned ${rc}`);
-      } finally {
-        session.finish();
-      }
-      return null;
-    },
-  };
-}
-
 /** Every order of 0 .. n-1, n! of them. */
 export function permutations(n: number): number[][] {
   if (n <= 1) return [Array.from({ length: n }, (_, i) => i)];
@@ -159,7 +136,7 @@ async function measureCase(c: GrowthCase, file: string, rounds: number, batch: n
   const bytes = readFileSync(file);
   const pools: InstancePool[] = [];
   try {
-    const initialize = () => (c.snapshot === null ? {} : { initialize: snapshotInitializer(c.snapshot) });
+    const initialize = () => (c.snapshot === null ? {} : { initialize: wasiReactorInitializer(c.snapshot) });
     let plainSource: WebAssembly.Module = new WebAssembly.Module(bytes);
     if (c.snapshot !== null) {
       // Plain runs the snapshot module (the image after the initializer), a new instance per run.

@@ -11,11 +11,11 @@
  * memory reset) before the result is written, and the host's per-run state
  * is dropped with the run.
  */
+import { wasiReactorInitializer } from '../host/wasi-reactor-initializer.js';
 import { readFileSync } from 'node:fs';
 import { threadId } from 'node:worker_threads';
 import { isCowpoolError } from '../errors.js';
 import { runWasiInPool } from '../host/pool-run-wasi.js';
-import { wasiHost } from '../host/run-wasi.js';
 import { WasiHost } from '../host/wasi-host.js';
 import { createPool, type InstancePool, type PoolStats } from '../pool/instance-pool.js';
 import type { PreparedModule } from '../pool/prepared-module.js';
@@ -71,38 +71,13 @@ async function start(): Promise<{ pools: InstancePool[]; routes: Route[] }> {
     const bytes = readFileSync(route.module);
     const prepared = route.initialize === undefined
       ? await pool.prepare(bytes, { name: route.module })
-      : await pool.prepare(bytes, { name: route.module, initialize: snapshotInitializer(route.initialize) });
+      : await pool.prepare(bytes, { name: route.module, initialize: wasiReactorInitializer(route.initialize) });
     if (route.maxMemoryBytes !== undefined && !prepared.pooled) {
       throw new Error(`${route.module}: maxMemoryBytes cannot be enforced: the module is served by plain instantiation (${prepared.fallbackReason}: ${prepared.fallbackDetail})`);
     }
     routes.push({ pool, prepared, args: route.args });
   }
   return { pools: [...pools.values()], routes };
-}
-
-/**
- * A route's initializer: the WASI reactor convention (`_initialize`, the C
- * runtime's constructors, when exported), then the named export, on a WASI
- * host of its own; the instance after that is the snapshot every request of
- * the route starts from. What the initializer printed is discarded.
- */
-function snapshotInitializer(exportName: string) {
-  const session = wasiHost({ args: [exportName] });
-  return {
-    imports: session.imports as unknown as WebAssembly.Imports,
-    run: (instance: { readonly exports: WebAssembly.Exports }, memory: WebAssembly.Memory | null): null => {
-      try {
-        session.initialize(instance.exports, memory ?? undefined);
-        const init = instance.exports[exportName];
-        if (typeof init !== 'function') throw new Error(`the module exports no function "${exportName}" to initialize with`);
-        const rc: unknown = (init as () => unknown)();
-        if (typeof rc === 'number' && rc !== 0) throw new Error(`"${exportName}" returned ${rc}`);
-      } finally {
-        session.finish();
-      }
-      return null;
-    },
-  };
 }
 
 /** How often a worker reports its statistics (pool.stats() walks every slot). */
