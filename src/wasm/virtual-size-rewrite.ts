@@ -19,7 +19,7 @@
  *   every function index f >= imported functions ──► f + 1   (calls, ref.func, elements, exports, start)
  *   global  [..] ───────────────────► [.., $vsize (mut i32) = initial pages]    (appended: no index moves)
  *   export  [..] ───────────────────► [.., __cowpool_vsize, __cowpool_vgrow]  (JS reads the size and grows through $vgrow)
- *   custom "name" ──────────────────► (dropped: its function indices would be stale)
+ *   custom "name", "metadata.code.*" ► (dropped: their function indices and code offsets would be stale)
  * ```
  * `memory.fill`, `memory.copy` and `memory.init` are guarded because V8 checks
  * them against the physical size and performs them in C++: a write into a
@@ -337,9 +337,12 @@ function rewrite(bytes: Uint8Array, info: ModuleInfo, initialPages: number, maxi
     edits[SECTION_ID.code] = w.finish();
   }
 
+  // Custom sections that name functions or code offsets would be stale: the
+  // names, and code metadata such as branch hints. Others are kept.
   const kept = info.sections.filter((s) => {
     if (s.id !== SECTION_ID.custom) return true;
-    return info.customSections.find((c) => c.start === s.start)?.name !== 'name';
+    const name = info.customSections.find((c) => c.start === s.start)?.name ?? '';
+    return name !== 'name' && !name.startsWith('metadata.code.');
   });
   return {
     ok: true,
