@@ -110,7 +110,6 @@ describe('growth: virtual', () => {
     const memoryOfSlot = first.instance.exports.mem as WebAssembly.Memory;
     first.release();
     const second = pool.instantiate<Exports>(prepared);
-    expect(second.instance.exports.mem).toBe(memoryOfSlot); // the same slot memory, not a replacement
     expect(memoryOfSlot.buffer.byteLength).toBe(4 * PAGE); // physically still grown
     expect(second.exports.size!()).toBe(1);
     expect(second.memory!.buffer.byteLength).toBe(PAGE);
@@ -118,6 +117,7 @@ describe('growth: virtual', () => {
     expect(second.exports.grow!(3)).toBe(1);
     expect(second.exports.ld!(3 * PAGE + 7)).toBe(0);
     expect(second.exports.ld!(PAGE + 1)).toBe(0);
+    expect(second.instance.exports.mem).toBe(memoryOfSlot); // the same slot memory, not a replacement
     expect(pool.stats().retired).toBe(0);
     second.release();
   });
@@ -300,6 +300,58 @@ describe('growth: virtual', () => {
     expect(c.exports.grow!(2)).toBe(1);
     expect(c.exports.ld!(PAGE + 5)).toBe(0);
     c.release();
+  });
+
+  it('handing out the raw instance (lease.instance, ctx.exports) opens the grown tail: JS reads through the raw memory see zeros, never fault; the next tenant is closed again (child process)', () => {
+    const r = runChild(
+      `
+      const { createPool } = await import(new URL('index.ts', SRC));
+      const { wat } = await import(new URL('../test/support/wasm-fixtures.ts', SRC));
+      const bytes = await wat(${JSON.stringify(SOURCE)}, { bulk_memory: true });
+      const pool = createPool({ strategy: 'cow', limits: { maxSlots: 1 } });
+      const prepared = await pool.prepare(bytes, { growth: 'virtual' });
+      const PAGE = 65536;
+      const o = (f) => { try { return 'ok ' + f(); } catch (e) { return e.constructor.name + ': ' + e.message; } };
+      const grower = pool.instantiate(prepared);
+      grower.exports.grow(3);
+      grower.exports.st(3 * PAGE + 9, 77);
+      grower.release();
+      const out = {};
+      const b = pool.instantiate(prepared);
+      out.beforeExpose = o(() => b.exports.ld(2 * PAGE));
+      const raw = b.instance.exports.mem;               // the raw memory, physical size
+      out.rawLength = raw.buffer.byteLength;
+      out.rawRead = new Uint8Array(raw.buffer)[3 * PAGE + 9];   // the earlier tenant's byte was zeroed
+      out.afterExpose = o(() => b.exports.ld(2 * PAGE));
+      out.size = b.exports.size();
+      b.release();
+      const c = pool.instantiate(prepared);
+      out.nextTenant = o(() => c.exports.ld(2 * PAGE));
+      c.release();
+      // ctx.exports opens it too: a host function reading the raw memory at a guest pointer past the virtual size.
+      const hostBytes = await wat('(module (import "h" "peek" (func $peek (param i32) (result i32))) (memory (export "mem") 1 4)' +
+        ' (func (export "grow") (param i32) (result i32) local.get 0 memory.grow) (func (export "peek") (param i32) (result i32) local.get 0 call $peek))');
+      const hp = await pool.prepare(hostBytes, { host: (ctx) => ({ h: { peek: (ptr) => new Uint8Array(ctx.exports.mem.buffer)[ptr] ?? -1 } }) });
+      const g = pool.instantiate(hp); g.exports.grow(3); g.release();
+      const h = pool.instantiate(hp);
+      out.hostPeek = h.exports.peek(3 * PAGE + 1);
+      h.release();
+      console.log(JSON.stringify(out));
+      `,
+      {},
+    );
+    expect(r.signal, r.stderr).toBeNull();
+    expect(r.status, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as Record<string, unknown>;
+    expect(out).toEqual({
+      beforeExpose: 'RuntimeError: memory access out of bounds',
+      rawLength: 4 * PAGE,
+      rawRead: 0,
+      afterExpose: 'ok 0', // the documented price: past memory.size no longer traps for this tenant
+      size: 1,
+      nextTenant: 'RuntimeError: memory access out of bounds',
+      hostPeek: 0,
+    });
   });
 
   it('bulk operations past the virtual size trap like a fresh instance (child process: unguarded they would crash it)', () => {

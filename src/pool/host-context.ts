@@ -23,6 +23,7 @@
  */
 import { CowpoolError } from '../errors.js';
 import { GuestFault, readBytes, readString, writeBytes, writeString, type MemoryContext } from './guest-memory.js';
+import { VirtualMemory } from './virtual-memory.js';
 
 /** What a host function sees of the tenant calling it. */
 export interface HostContext<Data = unknown> extends MemoryContext {
@@ -168,7 +169,10 @@ class BoundContext implements HostContext {
   }
 
   get exports(): WebAssembly.Exports {
-    const exports = this.#binding.current('exports').exports;
+    const tenant = this.#binding.current('exports');
+    const exports = tenant.exports;
+    // The raw exports reach the memory at its physical size: open what lies past the virtual one (zeros) first.
+    if (exports !== null && tenant.memory instanceof VirtualMemory) tenant.memory.expose('ctx.exports');
     if (exports === null) throw new CowpoolError('INSTANTIATE_FAILED', 'ctx.exports: the instance is still being created (its start function is running); exports exist once it returns');
     return exports;
   }

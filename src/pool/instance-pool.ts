@@ -470,7 +470,7 @@ export class InstancePool {
         this.#registry.unregister(token);
         const lease = this.#leaseInSlot(prepared, slot, imports);
         // The reservation's view follows the tenant's size from now on, as the lease's does.
-        if (memory instanceof VirtualMemory) memory.instantiated(lease.instance);
+        if (memory instanceof VirtualMemory) memory.instantiated(lease.rawExports);
         return lease;
       },
       cancel: () => {
@@ -502,7 +502,7 @@ export class InstancePool {
       binding = factory === null ? null : this.#hosts.forSlot(slot.id, prepared, factory);
       binding?.attach(seen, (given as InstantiateOptions).data, null);
       this.#instanceIn(prepared, slot, memory, binding === null ? (given as Imports) : binding.imports, backing);
-      view?.instantiated(backing.instance);
+      view?.instantiated(backing.instance.exports);
       binding?.instantiated(seen, backing.instance.exports);
     } catch (e) {
       // Nothing of the instance runs any more (a start function that threw has unwound).

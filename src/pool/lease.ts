@@ -75,7 +75,10 @@ export class Lease<E extends object = Record<string, unknown>> implements Export
    * its functions are not guarded: never call them after release().
    */
   get instance(): WebAssembly.Instance {
-    return this.active('instance').instance;
+    const backing = this.active('instance');
+    // Its memory has the physical size: open what lies past the virtual one (zeros) first.
+    if (backing.memory instanceof VirtualMemory) backing.memory.expose('lease.instance');
+    return backing.instance;
   }
 
   /** The instance's memory 0 (pooled or V8's), or null without one. */

@@ -135,9 +135,10 @@ export interface PrepareOptions {
    * replaced. Default: `'virtual'` for a module prepared with `host` and for
    * a WASI module (all its function imports from `wasi_snapshot_preview1`):
    * JS reaches their memory through `ctx.memory` / `lease.memory`, which
-   * see the virtual size. Else `'retire'`: glue (Emscripten) reads the raw
-   * instance's memory, which has the physical size, and a JS read past the
-   * virtual size faults the process. `'auto'` (the pool's `growth` config,
+   * see the virtual size. Else `'retire'`: glue (Emscripten) grows the raw
+   * instance's memory itself, which would disagree with the module's
+   * virtual size. (Handing out the raw instance opens the pages past the
+   * virtual size, zeros, for that tenancy.) `'auto'` (the pool's `growth` config,
    * default) applies that rule. Only the cow and reuse strategies apply it; a module whose
    * memory cannot grow, starts empty, or holds instructions the rewrite does
    * not decode (atomics, GC) retires, and `prepared.growth` says why.

@@ -11,7 +11,9 @@
  * virtual size (a JS read past it would fault outside wasm code, which no
  * trap handler catches); `grow(delta)` runs the module's own `$vgrow`, so
  * JS and `memory.grow` see one size. After the tenant leaves the view is
- * dead: `buffer` and `grow` throw LEASE_RELEASED.
+ * dead: `buffer` and `grow` throw LEASE_RELEASED. Handing out the raw
+ * instance (`lease.instance`, `ctx.exports`) exposes the tail (`expose`):
+ * its raw memory has the physical size, and JS must not meet a closed page.
  *
  * Invariant: `#tenancy` is the slot's tenancy this view was made for; the
  *            view answers only while the slot is leased to that tenancy.
@@ -39,10 +41,10 @@ export class VirtualMemory {
     this.#layout = layout;
   }
 
-  /** Binds the view to the tenant's instance (its size global and `$vgrow`). */
-  instantiated(instance: WebAssembly.Instance): void {
-    this.#vsize = instance.exports[this.#layout.vsizeExport] as WebAssembly.Global;
-    this.#vgrow = instance.exports[this.#layout.vgrowExport] as (delta: number) => number;
+  /** Binds the view to the tenant's instance (its size global and `$vgrow`, from its raw exports). */
+  instantiated(exports: WebAssembly.Exports): void {
+    this.#vsize = exports[this.#layout.vsizeExport] as WebAssembly.Global;
+    this.#vgrow = exports[this.#layout.vgrowExport] as (delta: number) => number;
   }
 
   /** The tenant's virtual size in pages. */
@@ -69,6 +71,16 @@ export class VirtualMemory {
     const old = this.#vgrow(pages | 0);
     if (old === -1) throw new RangeError('WebAssembly.Memory.grow(): Maximum memory size exceeded');
     return old >>> 0;
+  }
+
+  /**
+   * The raw instance is going to JavaScript (`lease.instance`, `ctx.exports`):
+   * open the pages past the virtual size (zeros) so a JS read through the raw
+   * memory cannot fault the process (see V8Slot.exposeTail).
+   */
+  expose(what: string): void {
+    this.#active(what);
+    this.#slot.exposeTail();
   }
 
   #active(what: string): void {

@@ -21,6 +21,8 @@
  *            to any other) sees the module's initial size.
  * Invariant: `virtual` is true only while a tenant with a virtual size holds
  *            the slot (fill 'map' only: a copy-fill reset writes every page).
+ * Invariant: `exposed` (the grown tail opened for raw JS access, all zeros)
+ *            only while such a tenant holds the slot; release closes it.
  * Invariant: `alias` is null or the one alias of this memory JS may read
  *            (length = the tenant's virtual size); detached before the size
  *            changes and when the tenant leaves. `aliasEscaped`: one was
@@ -60,6 +62,8 @@ export class V8Slot {
     key: '',
   };
   virtual = false;
+  /** This tenancy's grown tail was opened for raw access (exposeTail). */
+  exposed = false;
   /** Counts acquisitions: a view made for one tenancy is dead in the next. */
   tenancy = 0;
   alias: ArrayBuffer | null = null;
@@ -110,6 +114,27 @@ export class V8Slot {
     const alias = native(() => addon().aliasMemory(memory, virtualBytes));
     this.alias = alias;
     return alias;
+  }
+
+  /**
+   * Opens the grown tail (read-write) for the rest of this tenancy: the raw
+   * instance was handed to JavaScript (`lease.instance`, `ctx.exports`),
+   * which reaches the memory at its physical size, and a JS read of a
+   * PROT_NONE page would fault the process rather than throw. The tail holds
+   * only zeros (every release zeroes it), so nothing of another tenant shows;
+   * the price is that wasm accesses past memory.size stop trapping for this
+   * tenant. Release closes the tail again. Entry: leased, virtual.
+   */
+  exposeTail(): void {
+    const memory = this.memory;
+    if (this.state !== 'leased' || !this.virtual || memory === null) {
+      throw new CowpoolError('SLOT_STATE', `slot ${this.id} is ${this.state}; only a leased slot with a virtual size has a tail to open`);
+    }
+    if (this.exposed) return;
+    const buffer = memory.buffer;
+    const initial = shapeBytes(this.shape as MemoryShape);
+    if (buffer.byteLength > initial) native(() => addon().protectMemory(buffer, initial, buffer.byteLength, true));
+    this.exposed = true;
   }
 
   /** Detaches the alias handed out, noting one someone else moved away. */
@@ -165,6 +190,7 @@ export class V8Slot {
       throw e;
     }
     this.virtual = virtual;
+    this.exposed = false;
     this.tenancy += 1;
     this.state = 'leased';
     return memory;
@@ -185,6 +211,7 @@ export class V8Slot {
     this.dropAlias();
     const virtual = this.virtual;
     this.virtual = false;
+    this.exposed = false;
     if (memory.buffer.byteLength !== initial && (!virtual || this.aliasEscaped)) {
       this.retire();
       return;
