@@ -84,4 +84,28 @@ describe('DESIGN invariant 3: the data pointer is read afresh and a detached buf
       image.release();
     }
   });
+
+  it('the virtual-size primitives (protectMemory, releaseTail, aliasMemory) refuse any range past byteLength and open nothing', () => {
+    const memory = new WebAssembly.Memory({ initial: 2, maximum: 4 });
+    const base = addon().memoryAddress(memory.buffer);
+    const past = BigInt(2 * WASM_PAGE);
+    const refused = expect.objectContaining({ code: 'INVALID_ARGUMENT' });
+    expect(() => addon().protectMemory(memory.buffer, WASM_PAGE, 3 * WASM_PAGE, true)).toThrow(refused);
+    expect(() => addon().protectMemory(memory.buffer, 2 * WASM_PAGE, 2 * WASM_PAGE + 4096, true)).toThrow(refused);
+    expect(() => addon().protectMemory(memory.buffer, WASM_PAGE + 1, 2 * WASM_PAGE, false)).toThrow(refused);
+    expect(() => addon().releaseTail(memory.buffer, 2 * WASM_PAGE, 0, 0)).toThrow(refused);
+    expect(() => addon().releaseTail(memory.buffer, 0, 0, 0)).toThrow(refused);
+    expect(() => addon().aliasMemory(memory, 3 * WASM_PAGE)).toThrow(refused);
+    expect(permsAt(base + past)).toBe('---p');
+    // Inside the buffer they work, and closing then opening gives V8's pages back.
+    addon().protectMemory(memory.buffer, WASM_PAGE, 2 * WASM_PAGE, false);
+    expect(permsAt(base + BigInt(WASM_PAGE))).toBe('---p');
+    addon().protectMemory(memory.buffer, WASM_PAGE, 2 * WASM_PAGE, true);
+    expect(permsAt(base + BigInt(WASM_PAGE))).toBe('rw-p');
+    expect(permsAt(base + past)).toBe('---p');
+    const alias = addon().aliasMemory(memory, WASM_PAGE);
+    expect(alias.byteLength).toBe(WASM_PAGE);
+    expect(addon().detachAlias(alias)).toBe(true);
+    expect(alias.byteLength).toBe(0);
+  });
 });
